@@ -1,0 +1,5 @@
+import sys
+
+from devo_sqs.cli import main
+
+sys.exit(main())

@@ -1,0 +1,77 @@
+"""`devo-sqs parse`: a service's whole pipeline on local files, without AWS.
+
+Prints `tag<TAB>message` per record (newlines inside a message shown as `\\n`), or with `--summary` a JSON
+object of per-tag counts. Per-file statistics go to stderr. Exit 1 when a file could not be decoded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import BinaryIO
+
+import orjson
+
+from devo_sqs.config.loader import load_config, parse_config
+from devo_sqs.errors import ConfigError, ObjectError
+from devo_sqs.processing.pipeline import ServicePipeline
+from devo_sqs.processing.records import ObjectContext
+from devo_sqs.processing.services import ServiceRouter
+
+LOCAL_QUEUE = "https://sqs.local.amazonaws.com/000000000000/local"
+
+
+def parse_files(*, config_path: str | None, service: str, key: str | None, files: list[str], summary: bool) -> int:
+    router = _router(config_path, service)
+    counts: Counter[str] = Counter()
+    out = sys.stdout.buffer
+    failures = 0
+    for path in files:
+        object_key = key or path
+        pipeline = router.pipeline_named(service, object_key)
+        if pipeline is None:
+            print(f"{path}: {service} has no dispatch rule for key {object_key!r}; skipped", file=sys.stderr)
+            continue
+        if pipeline.skips(object_key):
+            print(f"{path}: skipped by {pipeline.name} filename_filter_rules", file=sys.stderr)
+            continue
+        failures += not _parse_one(pipeline, path, object_key, counts, None if summary else out)
+    if summary:
+        out.write(orjson.dumps(dict(sorted(counts.items()))) + b"\n")
+    out.flush()
+    return 1 if failures else 0
+
+
+def _parse_one(pipeline: ServicePipeline, path: str, key: str, counts: Counter[str], out: BinaryIO | None) -> bool:
+    ctx = ObjectContext(source=path, charset=pipeline.service.charset)
+    try:
+        with open(path, "rb") as stream:
+            for tag, messages in pipeline.run(stream, key, ctx):
+                counts[tag] += len(messages)
+                if out is not None:
+                    prefix = tag.encode() + b"\t"
+                    out.write(b"".join(prefix + _one_line(message) + b"\n" for message in messages))
+    except (ObjectError, OSError) as exc:
+        print(f"{path}: ERROR {exc} ({ctx.summary()})", file=sys.stderr)
+        return False
+    print(f"{path}: {pipeline.name}: {ctx.summary()}", file=sys.stderr)
+    return True
+
+
+def _one_line(message: bytes) -> bytes:
+    return message.replace(b"\n", b"\\n").replace(b"\r", b"\\r") if b"\n" in message or b"\r" in message else message
+
+
+def _router(config_path: str | None, service: str) -> ServiceRouter:
+    if config_path:
+        config = load_config(config_path)
+    else:
+        config = parse_config(
+            {"inputs": {"sqs_collector": {"id": "parse", "base_url": LOCAL_QUEUE, "services": {service: {}}}}}
+        )
+    spec = config.inputs.sqs_collector
+    if service not in spec.services:
+        raise ConfigError(
+            [f"--service: {service!r} is not a service of the configuration; known: {', '.join(spec.services)}"]
+        )
+    return ServiceRouter.for_input(spec)

@@ -1,0 +1,318 @@
+"""Typed, strict configuration: unknown keys are rejected, ranges checked, every field documented."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from devo_sqs.config.processors import FileFormat, KeyPath
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ----------------------------------------------------------------------------- globals
+
+
+class PersistenceLocation(Strict):
+    directory_name: str = Field("state", min_length=1, description="state directory (spool + delivery state)")
+
+
+class Persistence(Strict):
+    type: Literal["filesystem"] = "filesystem"
+    config: PersistenceLocation = Field(default_factory=PersistenceLocation)
+
+
+class Globals(Strict):
+    debug: bool = Field(False, validation_alias=AliasChoices("debug", "debug_status"), description="DEBUG logs")
+    id: str = Field("devo-sqs", description="collector identity, shown in internal events")
+    name: str = Field("devo-sqs", description="collector name, shown in internal events")
+    persistence: Persistence = Field(default_factory=Persistence)
+    queue_max_size_in_messages: int = Field(
+        50_000, ge=100, description="records waiting between the input and the output process, at most"
+    )
+    queue_max_size_in_mb: int = Field(64, ge=1, description="bytes of records waiting between the processes, at most")
+    queue_max_elapsed_time_in_sec: float = Field(
+        1.0, gt=0, le=60, description="a partly filled batch is sent after this long"
+    )
+    queue_wrap_max_size_in_messages: int = Field(5_000, ge=1, description="records per batch, at most")
+    sender_stats_period_in_sec: int = Field(600, ge=60, le=1800)
+    gc_period_in_sec: int = Field(300, ge=1)
+    spool_max_size_in_mb: int = Field(1024, ge=1, description="emergency persistence bound on disk")
+    metrics_port: int | None = Field(None, ge=0, le=65535, description="serve Prometheus /metrics here (opt-in)")
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+class ConsoleOutput(Strict):
+    type: Literal["console"]
+
+
+class _NetworkOutput(Strict):
+    address: str = Field(min_length=1)
+    chain: str | None = Field(None, description="CA chain (PEM) that signs the server certificate")
+    cert: str | None = Field(None, description="client certificate (PEM) for mutual TLS")
+    key: str | None = Field(None, description="client key (PEM) for mutual TLS")
+    concurrent_connections: int = Field(1, ge=1, le=32)
+    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
+    connection_max_age_in_sec: int = Field(3600, ge=1, description="recycle a connection after this long")
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.chain or self.cert)
+
+
+class SyslogOutput(_NetworkOutput):
+    type: Literal["relay", "syslog"]
+    port: int = Field(ge=1, le=65535)
+    tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls if self.tls is not None else bool(self.chain or self.cert)
+
+
+class DevoOutput(_NetworkOutput):
+    type: Literal["devo_platform"]
+    address: str = "collector-eu.devo.io"
+    port: int = Field(443, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _needs_mutual_tls(self) -> DevoOutput:
+        missing = [name for name in ("chain", "cert", "key") if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}")
+        return self
+
+
+Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput, Field(discriminator="type")]
+
+
+# ----------------------------------------------------------------------------- services
+
+
+class SplitOp(Strict):
+    operator: Literal["split"]
+    on: str = Field(min_length=1)
+    element: int
+
+
+class ReplaceOp(Strict):
+    operator: Literal["replace"]
+    to_replace: str = Field(min_length=1)
+    replace_with: str = ""
+
+
+Operation = Annotated[SplitOp | ReplaceOp, Field(discriminator="operator")]
+
+
+class FilenameRule(Strict):
+    type: Literal["match", "doesnotmatch", "regex"]
+    pattern: str
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> FilenameRule:
+        if self.type == "regex":
+            _check_regex(self.pattern)
+        return self
+
+
+class RecordMapping(Strict):
+    keys: KeyPath = Field(min_length=1, description="path into the record; ints index lists")
+    operations: list[Operation] = Field(default_factory=list)
+
+
+class LineRule(Strict):
+    source: Literal["record", "file"]
+    key: str
+    type: Literal["match", "doesnotmatch", "regex", "contains", "in"]
+    value: str | int | float | bool | list[str | int | float | bool]
+
+    @model_validator(mode="after")
+    def _value_fits_type(self) -> LineRule:
+        if self.type == "in" and not isinstance(self.value, list):
+            raise ValueError("type 'in' needs a list value")
+        if self.type != "in" and isinstance(self.value, list):
+            raise ValueError(f"type {self.type!r} needs a single value, not a list")
+        if self.type == "regex":
+            _check_regex(str(self.value))
+        return self
+
+
+class DispatchRule(Strict):
+    key_pattern: str = Field(description="regex searched in the object key")
+    service: str = Field(description="predefined service that handles matching objects")
+
+    @field_validator("key_pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        return _check_regex(pattern)
+
+
+Encoding = Literal["gzip", "none", "parquet", "zstd", "bz2", "auto"]
+
+PLACEHOLDER = re.compile(r"\[(record|file|sqs)-([A-Za-z0-9_]+)\]")
+TAG_LITERAL = re.compile(r"^[A-Za-z0-9_.-]*$")
+
+
+class Service(Strict):
+    """One named bundle of pipeline options; predefined definitions are merged in before validation."""
+
+    key_pattern: str | None = Field(None, description="regex searched in the key; the first service matching wins")
+    encoding: Encoding = "auto"
+    charset: str = "utf-8"
+    file_format: FileFormat | None = None
+    filename_filter_rules: list[list[FilenameRule]] = Field(default_factory=list)
+    file_field_definitions: dict[str, list[Operation]] = Field(default_factory=dict)
+    record_field_mapping: dict[str, RecordMapping] = Field(default_factory=dict)
+    line_filter_rules: list[list[LineRule]] = Field(default_factory=list)
+    routing_template: str | None = None
+    send_filtered_out_to_unknown: bool = False
+    send_md5_message: bool = False
+    dispatch: list[DispatchRule] = Field(default_factory=list, description="hand objects to other services by key")
+
+    @field_validator("key_pattern")
+    @classmethod
+    def _key_pattern_compiles(cls, pattern: str | None) -> str | None:
+        return None if pattern is None else _check_regex(pattern)
+
+    @field_validator("charset")
+    @classmethod
+    def _known_codec(cls, charset: str) -> str:
+        try:
+            codecs.lookup(charset)
+        except LookupError:
+            raise ValueError(f"unknown charset {charset!r}") from None
+        return charset
+
+    @model_validator(mode="after")
+    def _complete(self) -> Service:
+        if self.dispatch:
+            return self
+        if self.routing_template is None:
+            raise ValueError("routing_template is required")
+        if self.file_format is None and self.encoding != "parquet":
+            raise ValueError("file_format is required (unless encoding is parquet)")
+        _check_template(self.routing_template, self)
+        return self
+
+
+def _check_template(template: str, service: Service) -> None:
+    known = {"record": set(service.record_field_mapping), "file": set(service.file_field_definitions)}
+    for match in PLACEHOLDER.finditer(template):
+        source, name = match.groups()
+        if source == "sqs" and name not in ("region", "account"):
+            raise ValueError(f"routing_template: unknown placeholder {match.group(0)}; sqs- has region, account")
+        if source != "sqs" and name not in known[source]:
+            where = "record_field_mapping" if source == "record" else "file_field_definitions"
+            raise ValueError(f"routing_template: {match.group(0)} is not defined in {where}")
+    literal = PLACEHOLDER.sub("x", template)
+    if not TAG_LITERAL.match(literal):
+        raise ValueError(f"routing_template {template!r}: only [A-Za-z0-9_-], dots and placeholders are allowed")
+    levels = literal.split(".")
+    if len(levels) < 2 or any(not level for level in levels):
+        raise ValueError(f"routing_template {template!r} must give at least 2 non-empty dot-separated levels")
+
+
+def _check_regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
+    return pattern
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+class Credentials(Strict):
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_base_account_role: str | None = Field(None, description="role assumed first (ARN)")
+    aws_cross_account_role: str | None = Field(None, description="role assumed from the base role (ARN)")
+    aws_external_id: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _keys_in_pairs(self) -> Credentials:
+        if bool(self.aws_access_key_id) != bool(self.aws_secret_access_key):
+            raise ValueError("aws_access_key_id and aws_secret_access_key go together")
+        return self
+
+
+QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>[0-9A-Za-z_-]+)/(?P<queue>[A-Za-z0-9_.-]+)/?$")
+
+
+class SqsInput(Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = Field(description="names the state namespace")
+    enabled: bool = True
+    base_url: str = Field(description="SQS queue URL")
+    region: str | None = Field(None, description="AWS region; default: from the queue URL")
+    endpoint_url: str | None = Field(None, description="override for S3 and SQS endpoints")
+    credentials: Credentials = Field(default_factory=Credentials)
+    sqs_visibility_timeout: int = Field(240, ge=10, le=43_200)
+    sqs_wait_timeout: int = Field(20, ge=0, le=20)
+    sqs_max_messages: int = Field(1, ge=1, le=10)
+    ack_messages: bool = True
+    direct_mode: bool = False
+    do_not_send: bool = False
+    debug_mode: bool = False
+    compressed_events: bool = False
+    puller_threads: int = Field(1, ge=1, le=16, description="threads receiving and processing messages")
+    max_receive_count: int = Field(5, ge=1, description="delete a failing message after this many receives")
+    services: dict[str, Service] = Field(min_length=1)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _queue_url(cls, url: str) -> str:
+        if not QUEUE_URL.match(url):
+            raise ValueError(f"{url!r} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)")
+        return url
+
+    @property
+    def queue_account(self) -> str:
+        match = QUEUE_URL.match(self.base_url)
+        return match.group("account") if match else "null"
+
+    @property
+    def queue_region(self) -> str:
+        if self.region:
+            return self.region
+        host = self.base_url.split("/")[2]
+        parts = host.split(".")
+        if len(parts) >= 3 and parts[0] == "sqs":
+            return parts[1]
+        if len(parts) >= 3 and parts[1] == "queue":
+            return parts[0]
+        return "us-east-1"
+
+
+class Inputs(Strict):
+    sqs_collector: SqsInput
+
+
+def _console_only() -> dict[str, Output]:
+    return {"console": ConsoleOutput(type="console")}
+
+
+class CollectorConfig(Strict):
+    globals: Globals = Field(default_factory=Globals)
+    outputs: dict[str, Output] = Field(default_factory=_console_only, description="default: the console")
+    inputs: Inputs

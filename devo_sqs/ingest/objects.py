@@ -1,0 +1,85 @@
+"""Open S3 objects as streams, and sort AWS failures into retryable and permanent ones."""
+
+from __future__ import annotations
+
+import io
+from typing import IO, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError
+
+from devo_sqs.errors import ObjectError, PermanentObjectError, RetryableObjectError
+from devo_sqs.ingest.notifications import ObjectRef
+
+PERMANENT_CODES = frozenset(
+    {
+        "NoSuchKey",
+        "NoSuchBucket",
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidObjectState",
+        "NoSuchVersion",
+        "404",
+        "403",
+    }
+)
+
+
+def open_object(s3: Any, ref: ObjectRef) -> IO[bytes]:
+    """The object's body as a stream (never read whole). When the decoded key does not exist but the
+    notification spelled it differently, the spelling as sent is tried too."""
+    try:
+        body = _get(s3, ref, ref.key)
+    except PermanentObjectError as exc:
+        if ref.raw_key is None or exc.reason != "NoSuchKey":
+            raise
+        body = _get(s3, ref, ref.raw_key)
+    return cast(IO[bytes], GuardedBody(body, ref))
+
+
+def _get(s3: Any, ref: ObjectRef, key: str) -> Any:
+    arguments = {"Bucket": ref.bucket, "Key": key}
+    if ref.version_id:
+        arguments["VersionId"] = ref.version_id
+    try:
+        return s3.get_object(**arguments)["Body"]
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc, ref) from exc
+
+
+class GuardedBody(io.RawIOBase):
+    """An S3 body whose network failures surface as RetryableObjectError, so decoders (which treat
+    OSError as corrupt content) never mistake a dropped connection for a corrupt object."""
+
+    def __init__(self, body: Any, ref: ObjectRef) -> None:
+        self._body = body
+        self._ref = ref
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            data: bytes = self._body.read(None if size is None or size < 0 else size)
+            return data
+        except (BotoCoreError, HTTPError, OSError) as exc:
+            raise classify(exc, self._ref) from exc
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+def classify(exc: Exception, ref: ObjectRef) -> ObjectError:
+    """NoSuchKey, AccessDenied and the like are permanent; throttling, 5xx and network errors are not."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in PERMANENT_CODES:
+            return PermanentObjectError(code, bucket=ref.bucket, key=ref.key)
+        return RetryableObjectError(code or str(exc), bucket=ref.bucket, key=ref.key)
+    return RetryableObjectError(f"{type(exc).__name__}: {exc}", bucket=ref.bucket, key=ref.key)

@@ -1,0 +1,122 @@
+"""The InputProcess: per input, a setup thread, puller threads, the acknowledgement listener and the
+deleter. Stop order: pullers (a half-done message stays in SQS), then wait for acknowledgements of the
+sealed messages, then the deleter and the rest."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import time
+from multiprocessing.queues import Queue
+
+from devo_sqs import logs
+from devo_sqs.channels import Channels
+from devo_sqs.config.loader import predefined_services
+from devo_sqs.config.models import CollectorConfig, SqsInput
+from devo_sqs.errors import DecodeError
+from devo_sqs.ingest.counters import InputCounters
+from devo_sqs.ingest.deleter import Deleter
+from devo_sqs.ingest.puller import Puller, PullerDeps
+from devo_sqs.ingest.setup import AwsSetup
+from devo_sqs.ingest.tracker import MessageTracker
+from devo_sqs.lifecycle import Worker
+from devo_sqs.messages import decode_acks
+from devo_sqs.monitor import MemoryMonitor
+from devo_sqs.process_guard import ignore_terminal_signals, parent_alive
+from devo_sqs.processing.services import ServiceRouter
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 10.0
+INPUT_NAME = "sqs_collector"
+
+
+class AckListener(Worker):
+    def __init__(self, acks: Queue[bytes], tracker: MessageTracker) -> None:
+        super().__init__("AckListener")
+        self._acks = acks
+        self._tracker = tracker
+
+    def work(self) -> None:
+        while not self.stopping:
+            try:
+                payload = self._acks.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                for ack in decode_acks(payload):
+                    self._tracker.acknowledge(ack)
+            except DecodeError as exc:
+                log.error("Undecodable acknowledgement from the output process: %s", exc)
+
+
+def thread_label(spec: SqsInput) -> str:
+    """`sqs_collector,12345,aws_sqs_vpc,predefined` - which input and services a thread works for."""
+    names = list(spec.services)
+    kind = (
+        "predefined" if all(name in predefined_services() and name != "custom_service" for name in names) else "custom"
+    )
+    return f"{INPUT_NAME},{spec.id},{'+'.join(names)},{kind}"
+
+
+def run_input_process(config: CollectorConfig, channels: Channels) -> None:
+    """Entry point of the InputProcess (spawned)."""
+    ignore_terminal_signals()
+    logs.forward_to(channels.logs, debug=config.globals.debug)
+    log.info("Process started")
+    spec = config.inputs.sqs_collector
+    label = thread_label(spec)
+    counters = InputCounters()
+    setup = AwsSetup(spec, name=f"AWSsqsPullerSetup({label})")
+    deleter = Deleter(spec, setup, counters, name=f"AWSsqsDeleter({label})")
+    tracker = MessageTracker(on_complete=deleter.enqueue)
+    state_dir = os.path.join(config.globals.persistence.config.directory_name, spec.id)
+    os.makedirs(state_dir, exist_ok=True)
+    deps = PullerDeps(
+        spec=spec,
+        globals=config.globals,
+        setup=setup,
+        router=ServiceRouter.for_input(spec),
+        tracker=tracker,
+        counters=counters,
+        put_batch=lambda payload: channels.batches.put(payload, timeout=0.5),
+        spool_dir=state_dir,
+    )
+    pullers = [
+        Puller(deps, name=f"AWSsqsPuller({label})" if index == 0 else f"AWSsqsPuller({label})#{index}")
+        for index in range(spec.puller_threads)
+    ]
+    helpers: list[Worker] = [
+        setup,
+        deleter,
+        AckListener(channels.acks, tracker),
+        MemoryMonitor(period_seconds=config.globals.gc_period_in_sec),
+    ]
+    for thread in [*helpers, *pullers]:
+        log.info("%s - Starting thread", thread.name)
+        thread.start()
+    while not channels.stop_input.wait(0.5):
+        if not parent_alive():
+            log.warning("Parent process is gone; stopping")
+            break
+    _stop(pullers, helpers, tracker)
+    channels.batches.cancel_join_thread()  # what is still buffered was never acknowledged: it stays in SQS
+    channels.results.put(("input", counters.snapshot()))
+    log.info("Process stopped: %s", counters.snapshot())
+
+
+def _stop(pullers: list[Puller], helpers: list[Worker], tracker: MessageTracker) -> None:
+    for puller in pullers:
+        puller.stop()
+    for puller in pullers:
+        puller.join(DRAIN_SECONDS)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while tracker.waiting() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if tracker.waiting():
+        log.warning("%d message(s) still waiting for delivery are left in the queue", tracker.waiting())
+    for helper in helpers:
+        helper.stop()
+    for helper in helpers:
+        helper.join(DRAIN_SECONDS)

@@ -1,0 +1,204 @@
+"""The puller thread: receive messages, read each announced object through its service's pipeline, and
+hand record batches to the output process. Deleting is left to the tracker (see `tracker.py`)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from devo_sqs.backoff import Backoff
+from devo_sqs.config.models import Globals, SqsInput
+from devo_sqs.errors import NotificationError, ObjectError, PermanentObjectError
+from devo_sqs.ingest.batching import BatchBuilder
+from devo_sqs.ingest.counters import InputCounters
+from devo_sqs.ingest.notifications import ObjectRef, parse_notification
+from devo_sqs.ingest.objects import open_object
+from devo_sqs.ingest.setup import AwsSetup
+from devo_sqs.ingest.tracker import InFlight, MessageTracker
+from devo_sqs.lifecycle import Worker
+from devo_sqs.messages import Batch, encode_batch
+from devo_sqs.processing.records import ObjectContext
+from devo_sqs.processing.services import ServiceRouter
+
+log = logging.getLogger(__name__)
+
+MB = 1 << 20
+
+
+class Interrupted(Exception):
+    """Stop was requested while a message was half done; it is left in SQS."""
+
+
+@dataclass(frozen=True)
+class PullerDeps:
+    """What every puller of one input shares."""
+
+    spec: SqsInput
+    globals: Globals
+    setup: AwsSetup
+    router: ServiceRouter
+    tracker: MessageTracker
+    counters: InputCounters
+    put_batch: Callable[[bytes], None]  # blocking put on the inter-process queue; raises queue.Full on timeout
+    spool_dir: str
+
+
+class Puller(Worker):
+    def __init__(self, deps: PullerDeps, *, name: str) -> None:
+        super().__init__(name)
+        self.deps = deps
+        self.spec = deps.spec
+        wrap = deps.globals.queue_wrap_max_size_in_messages
+        slots = max(2, deps.globals.queue_max_size_in_messages // wrap)
+        self._batch_bytes = max(MB, deps.globals.queue_max_size_in_mb * MB // slots)
+
+    def work(self) -> None:
+        if not self.deps.setup.ready.is_set():
+            log.warning("Waiting until setup will be executed")
+            while not self.deps.setup.ready.wait(0.5):
+                if self.stopping:
+                    return
+        log.info("Starting data collection every %d seconds", self.spec.sqs_wait_timeout)
+        backoff = Backoff(first_seconds=1.0, max_seconds=60.0)
+        while not self.stopping:
+            started = time.monotonic()
+            try:
+                messages = self._receive()
+            except (BotoCoreError, ClientError) as exc:
+                delay = backoff.next_delay()
+                log.error("Receiving from %s failed: %s; retrying in %.0f second(s)", self.spec.base_url, exc, delay)
+                self.sleep(delay)
+                continue
+            backoff.reset()
+            for message in messages:
+                if self.stopping:
+                    break
+                self.handle(message)
+            if messages:
+                log.info(
+                    "Data collection completed. Elapsed time: %.3f seconds. Waiting for 0 second(s) until the next one",
+                    time.monotonic() - started,
+                )
+
+    def _receive(self) -> list[dict[str, Any]]:
+        response = self.deps.setup.sqs.receive_message(
+            QueueUrl=self.spec.base_url,
+            MaxNumberOfMessages=self.spec.sqs_max_messages,
+            WaitTimeSeconds=self.spec.sqs_wait_timeout,
+            VisibilityTimeout=self.spec.sqs_visibility_timeout,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        self.deps.counters.add(messages_received=len(messages))
+        return messages
+
+    def handle(self, message: dict[str, Any]) -> None:
+        """Collect everything one message announces; seal it for deletion, or leave it in SQS."""
+        inflight = self.deps.tracker.open(
+            message["MessageId"],
+            message["ReceiptHandle"],
+            receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+            visibility_seconds=self.spec.sqs_visibility_timeout,
+        )
+        builder = self._builder(inflight, source=f"message {message['MessageId']}")
+        try:
+            if self.spec.direct_mode:
+                self._collect_body(message["Body"], builder)
+            else:
+                self._collect_notification(message, inflight, builder)
+            builder.flush()
+        except Interrupted:
+            log.info("Stopping: message %s left in the queue", inflight.message_id)
+            self.deps.tracker.abandon(inflight)
+            return
+        except (NotificationError, ObjectError) as exc:
+            self._failed(inflight, exc)
+            return
+        self.deps.tracker.seal(inflight)
+
+    def _collect_notification(self, message: dict[str, Any], inflight: InFlight, builder: BatchBuilder) -> None:
+        notification = parse_notification(message["Body"])
+        if notification.ignored:
+            self.deps.counters.add(notifications_ignored=notification.ignored)
+            log.debug(
+                "Message %s: %d %s event(s) without objects to collect",
+                inflight.message_id,
+                notification.ignored,
+                notification.kind,
+            )
+        for ref in notification.objects:
+            if self.stopping:
+                raise Interrupted
+            builder.source = f"s3://{ref.bucket}/{ref.key}"
+            self._collect_object(ref, builder)
+
+    def _collect_object(self, ref: ObjectRef, builder: BatchBuilder) -> None:
+        pipeline = self.deps.router.pipeline_for(ref.key)
+        if pipeline is None or pipeline.skips(ref.key):
+            why = "no service's key_pattern matches" if pipeline is None else f"{pipeline.name} filename_filter_rules"
+            log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, why)
+            self.deps.counters.add(objects_skipped=1)
+            return
+        ctx = ObjectContext(source=f"s3://{ref.bucket}/{ref.key}", charset=pipeline.service.charset)
+        try:
+            with closing(open_object(self.deps.setup.s3, ref)) as body:
+                for tag, messages in pipeline.run(body, ref.key, ctx, spool_dir=self.deps.spool_dir):
+                    if self.spec.debug_mode:
+                        self._trace(tag, messages)
+                    builder.add(tag, messages)
+        except ObjectError as exc:
+            exc.bucket, exc.key = ref.bucket, ref.key
+            self.deps.counters.add(objects_failed=1)
+            raise
+        self.deps.counters.add_object(ctx.stats)
+        log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
+
+    def _collect_body(self, body: str, builder: BatchBuilder) -> None:
+        """Direct mode: the message body is the data."""
+        pipeline = self.deps.router.pipeline_for("")
+        if pipeline is None:
+            raise PermanentObjectError("direct mode: no service without key_pattern to handle message bodies")
+        ctx = ObjectContext(source="message body", charset=pipeline.service.charset)
+        for tag, messages in pipeline.run_body(body.encode(), ctx):
+            builder.add(tag, messages)
+        self.deps.counters.add_object(ctx.stats)
+
+    def _builder(self, inflight: InFlight, *, source: str) -> BatchBuilder:
+        return BatchBuilder(
+            kind="standard",
+            source=source,
+            max_records=self.deps.globals.queue_wrap_max_size_in_messages,
+            max_bytes=self._batch_bytes,
+            max_age_seconds=self.deps.globals.queue_max_elapsed_time_in_sec,
+            emit=lambda batch: self._emit(inflight, batch),
+        )
+
+    def _emit(self, inflight: InFlight, batch: Batch) -> None:
+        if self.spec.do_not_send:
+            log.debug("do_not_send: batch of %d record(s) from %s not sent", batch.record_count, batch.source)
+            return
+        self.deps.tracker.add_batch(inflight, batch.batch_id)
+        payload = encode_batch(batch)
+        while True:
+            try:
+                self.deps.put_batch(payload)
+                return
+            except queue.Full:
+                if self.stopping:
+                    raise Interrupted from None
+
+    def _failed(self, inflight: InFlight, exc: Exception) -> None:
+        self.deps.counters.add(messages_failed=1)
+        log.error("Message %s (receive count %d) failed: %s", inflight.message_id, inflight.receive_count, exc)
+        self.deps.tracker.abandon(inflight)
+
+    def _trace(self, tag: str, messages: list[bytes]) -> None:
+        for message in messages:
+            log.info("debug_mode: %s <- %s", tag, message.decode(errors="replace"))

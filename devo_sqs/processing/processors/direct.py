@@ -1,0 +1,43 @@
+"""`dict_processor`: data that arrives as one JSON value (direct mode message bodies): an object is one
+record, a list one record per element; a body that is not JSON is one text record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+
+from devo_sqs.config.processors import _Empty
+from devo_sqs.processing.processors.base import json_records
+from devo_sqs.processing.processors.json_documents import MAX_DOCUMENT_BYTES
+from devo_sqs.processing.records import ObjectContext, Records
+from devo_sqs.processing.text import to_utf8
+
+
+def body_records(body: bytes, ctx: ObjectContext) -> Records:
+    ctx.stats.bytes_read += len(body)
+    text = to_utf8(body.removeprefix(b"\xef\xbb\xbf"), ctx).strip()
+    if not text:
+        return Records([], None)
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return Records([text], None)
+    return json_records(document if isinstance(document, list) else [document])
+
+
+class DictProcessor:
+    """The dict processor on an S3 object: the whole object is one body."""
+
+    def __init__(self, config: _Empty, *, parse_records: bool) -> None:
+        pass
+
+    def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
+        parts, size = [], 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > MAX_DOCUMENT_BYTES:
+                ctx.malformed(f"dict_processor input larger than {MAX_DOCUMENT_BYTES} bytes", chunk[:80])
+                return
+            parts.append(chunk)
+        yield body_records(b"".join(parts), ctx)

@@ -1,0 +1,68 @@
+"""`routing_template` -> Devo tag. Interpolated values are sanitized so they never add levels or break frames."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from devo_sqs.config.models import PLACEHOLDER
+
+UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+UNKNOWN_TAG = "unknown.unknown"
+CACHE_LIMIT = 4096
+
+
+def sanitize(value: str | None) -> str:
+    """One tag level from any value: unset -> `null`, any other character than [A-Za-z0-9_-] -> `_`."""
+    if not value:
+        return "null"
+    return UNSAFE.sub("_", value)
+
+
+class Template:
+    """A compiled routing template. `for_object` settles file and sqs placeholders once per object;
+    what is left depends on record variables only."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.record_variables = tuple(
+            match.group(2) for match in PLACEHOLDER.finditer(template) if match.group(1) == "record"
+        )
+
+    def for_object(self, file_values: Mapping[str, str | None], sqs_values: Mapping[str, str]) -> RecordTemplate:
+        def settle(match: re.Match[str]) -> str:
+            source, name = match.groups()
+            if source == "file":
+                return sanitize(file_values.get(name))
+            if source == "sqs":
+                return sanitize(sqs_values.get(name))
+            return match.group(0)
+
+        return RecordTemplate(PLACEHOLDER.sub(settle, self.template), self.record_variables)
+
+
+class RecordTemplate:
+    """The template with only `[record-X]` placeholders left; renders tags with a small cache."""
+
+    def __init__(self, template: str, record_variables: tuple[str, ...]) -> None:
+        self.static = not record_variables
+        self._names = record_variables
+        parts = PLACEHOLDER.split(template)  # literal, source, name, literal, source, name, ...
+        self._literals = parts[0::3]
+        self._cache: dict[tuple[str | None, ...], str] = {}
+        self.tag = template if self.static else ""
+
+    def render(self, values: Mapping[str, str | None]) -> str:
+        if self.static:
+            return self.tag
+        key = tuple(values.get(name) for name in self._names)
+        tag = self._cache.get(key)
+        if tag is None:
+            pieces = [self._literals[0]]
+            for value, literal in zip(key, self._literals[1:], strict=True):
+                pieces += (sanitize(value), literal)
+            tag = "".join(pieces)
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = tag
+        return tag
