@@ -43,7 +43,7 @@ def parse_files(*, config_path: str | None, service: str, key: str | None, files
 
 
 def _parse_one(pipeline: ServicePipeline, path: str, key: str, counts: Counter[str], out: BinaryIO | None) -> bool:
-    ctx = ObjectContext(source=path, charset=pipeline.service.charset)
+    ctx = ObjectContext(source=path)
     try:
         with open(path, "rb") as stream:
             for tag, messages in pipeline.run(stream, key, ctx):

@@ -1,5 +1,5 @@
 """A local S3/SQS/SNS endpoint (moto in server mode on loopback) and the bucket -> queue wiring the collector
-reads. The demo runs against it, and so do the integration tests.
+reads. `devo-sqs demo` runs against it, and so do the integration tests.
 
 What moto sends, checked with moto 5.2 (AWS differs where noted, so the collector must accept both):
 - Configuring a notification puts an `s3:TestEvent` in the queue right away (also through SNS), like AWS:
@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
+import boto3.session
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
@@ -53,6 +54,7 @@ class LocalAws:
         self._server: ThreadedMotoServer | None = None
         self._url = ""
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()  # boto3 is not thread-safe while it builds a client
 
     def start(self) -> LocalAws:
         """Serve in a background thread; werkzeug's per-request log lines are silenced."""
@@ -97,17 +99,18 @@ class LocalAws:
     def client(self, service: str) -> Any:
         """A boto3 client for `service` on this endpoint (region us-east-1, dummy credentials).
 
-        Cached per service (building one takes tens of ms); boto3 clients may be shared between threads.
+        Cached per service (building one takes tens of ms); a built client may be shared between threads.
         """
-        if service not in self._clients:
-            self._clients[service] = boto3.client(
-                service,
-                endpoint_url=self._url,
-                region_name=REGION,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-        return self._clients[service]
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.session.Session().client(
+                    service,
+                    endpoint_url=self._url,
+                    region_name=REGION,
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                )
+            return self._clients[service]
 
     # --- wiring a bucket to a queue ---------------------------------------------------------------------
 

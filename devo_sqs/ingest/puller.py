@@ -146,7 +146,7 @@ class Puller(Worker):
             log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, why)
             self.deps.counters.add(objects_skipped=1)
             return
-        ctx = ObjectContext(source=f"s3://{ref.bucket}/{ref.key}", charset=pipeline.service.charset)
+        ctx = ObjectContext(source=f"s3://{ref.bucket}/{ref.key}")
         try:
             with closing(open_object(self.deps.setup.s3, ref)) as body:
                 for tag, messages in pipeline.run(body, ref.key, ctx, spool_dir=self.deps.spool_dir):
@@ -165,7 +165,7 @@ class Puller(Worker):
         pipeline = self.deps.router.pipeline_for("")
         if pipeline is None:
             raise PermanentObjectError("direct mode: no service without key_pattern to handle message bodies")
-        ctx = ObjectContext(source="message body", charset=pipeline.service.charset)
+        ctx = ObjectContext(source="message body")
         for tag, messages in pipeline.run_body(body.encode(), ctx):
             builder.add(tag, messages)
         self.deps.counters.add_object(ctx.stats)

@@ -56,6 +56,7 @@ class ServicePipeline:
 
     def run(self, raw: IO[bytes], key: str, ctx: ObjectContext, *, spool_dir: str | None = None) -> Iterator[TagRun]:
         """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams."""
+        ctx.charset = self.service.charset
         file_values = file_variables(key, self.service.file_field_definitions)
         template = self._template.for_object(file_values, self._sqs_values)
         line_filter = self._line_filter.bind(file_values)
@@ -66,6 +67,7 @@ class ServicePipeline:
     def run_body(self, body: bytes, ctx: ObjectContext) -> Iterator[TagRun]:
         """Direct mode: an SQS message body is the data (JSON: the dict processor; else one text record)."""
         template = self._template.for_object({}, self._sqs_values)
+        ctx.charset = self.service.charset
         records = body_records(body, ctx)
         ctx.stats.records += len(records.messages)
         yield from self._route(records, template, self._line_filter.bind({}), ctx)

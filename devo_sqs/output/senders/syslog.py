@@ -75,6 +75,7 @@ class SyslogSender:
     def close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
+            _discard_incoming(sock)
             with contextlib.suppress(OSError):
                 sock.close()
 
@@ -97,6 +98,16 @@ class SyslogSender:
         self._sock, self._opened_at = sock, time.monotonic()
         self._compressor = zlib.compressobj(wbits=31) if self._compressed else None
         return sock
+
+
+def _discard_incoming(sock: socket.socket) -> None:
+    """Read what the peer sent (TLS 1.3 session tickets): closing a socket with unread data sends RST,
+    and a RST makes the peer drop what it had not read yet."""
+    with contextlib.suppress(OSError, ValueError):
+        sock.settimeout(0.0)
+        for _ in range(64):
+            if not sock.recv(65536):
+                return
 
 
 def _peer_closed(sock: socket.socket, *, timeout: float) -> bool:

@@ -1,0 +1,87 @@
+"""Shared builders for end-to-end tests: objects in the bucket, collector configs, waiting for the queue."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from importlib import resources
+from typing import Any
+
+import orjson
+
+from tests.support.certs import Pki
+
+DEMO_SAMPLES = resources.files("devo_sqs.demo").joinpath("samples")
+
+
+def sample(name: str) -> bytes:
+    return DEMO_SAMPLES.joinpath(name).read_bytes()
+
+
+def ndjson_object(start: int, count: int) -> tuple[bytes, dict[str, list[str]]]:
+    """A gzip NDJSON object of `count` records and the messages expected per tag."""
+    kinds = ("login", "logout", "purchase", "error")
+    expected: dict[str, list[str]] = {}
+    lines = []
+    for n in range(start, start + count):
+        kind = kinds[n % len(kinds)]
+        line = orjson.dumps({"n": n, "kind": kind, "user": f"user{n % 97}", "detail": {"ip": f"10.0.{n % 256}.1"}})
+        lines.append(line)
+        expected.setdefault(f"my.app.ndjson.{kind}", []).append(line.decode())
+    return gzip.compress(b"\n".join(lines) + b"\n", compresslevel=1), expected
+
+
+def cloudtrail_expected() -> dict[str, list[str]]:
+    expected: dict[str, list[str]] = {}
+    for record in orjson.loads(gzip.decompress(sample("cloudtrail.json.gz")))["Records"]:
+        tag = f"cloud.aws.cloudtrail.{record['recipientAccountId']}.{record['awsRegion']}"
+        expected.setdefault(tag, []).append(orjson.dumps(record).decode())
+    return expected
+
+
+def lines_of(name: str, *, skip_header: bool = False) -> list[str]:
+    lines = gzip.decompress(sample(name)).decode().splitlines()
+    return lines[1:] if skip_header else lines
+
+
+def input_config(queue_url: str, endpoint_url: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "id": "12345",
+        "base_url": queue_url,
+        "endpoint_url": endpoint_url,
+        "credentials": {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"},
+        "sqs_wait_timeout": 1,
+        "sqs_max_messages": 10,
+        "services": {
+            "aws_sqs_cloudtrail": {"key_pattern": "/CloudTrail(-Digest)?/"},
+            "aws_sqs_vpc": {"key_pattern": "/vpcflowlogs/"},
+            "aws_sqs_alb": {"key_pattern": "/elasticloadbalancing/"},
+            "app_ndjson": {
+                "key_pattern": "^app/",
+                "file_format": {"type": "line_split_processor", "config": {"json": True}},
+                "record_field_mapping": {"kind": {"keys": ["kind"]}},
+                "routing_template": "my.app.ndjson.[record-kind]",
+            },
+        },
+        **overrides,
+    }
+
+
+def devo_output(pki: Pki, port: int) -> dict[str, Any]:
+    return {
+        "type": "devo_platform",
+        "address": "127.0.0.1",
+        "port": port,
+        "chain": str(pki.ca_chain),
+        "cert": str(pki.client.cert),
+        "key": str(pki.client.key),
+    }
+
+
+def wait_until(condition: Any, *, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
