@@ -37,10 +37,16 @@ class SingleJsonObjectConfig(_Options):
 class TextFileConfig(_Options):
     line_separator: str = Field("\n", min_length=1)
     field_separator: str | None = Field(None, min_length=1, description="None: lines are not split into fields")
-    quotechar: str = Field('"', min_length=1, max_length=1)
+    quotechar: str | None = Field(
+        '"', min_length=1, max_length=1, description="CSV quote (None: quotes are plain text, no quoting)"
+    )
+    skip_initial_space: bool = Field(False, description="ignore spaces right after a field separator")
     header: bool = Field(False, description="the first line (after skip_lines) names the fields")
     field_names: list[str] | None = None
-    skip_lines: int = Field(0, ge=0)
+    skip_lines: int = Field(0, ge=0, description="non-empty lines at the start that are not records")
+    header_end: str | None = Field(
+        None, min_length=1, description="a leading block of lines up to this line is not sent (Imperva `|==|`)"
+    )
     use_json: bool = Field(False, description="send a JSON object of the fields instead of the line")
 
 

@@ -6,6 +6,7 @@ count of undecodable bytes happen per block, in C, not per line.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator
 
 from devo_sqs.processing.records import ObjectContext
@@ -16,8 +17,12 @@ REPLACEMENT = "\ufffd"
 ENCODED_REPLACEMENT = REPLACEMENT.encode()
 
 
-def line_blocks(chunks: Iterable[bytes], ctx: ObjectContext, *, separator: bytes = b"\n") -> Iterator[bytes]:
+def line_blocks(
+    chunks: Iterable[bytes], ctx: ObjectContext, *, separator: bytes = b"\n", keep_empty: bool = False
+) -> Iterator[bytes]:
     """Yield blocks of whole records (separators inside, none at the ends), converted to UTF-8.
+
+    With `keep_empty`, an empty block stands for an empty line between two blocks (CSV values may hold one).
 
     A record longer than MAX_RECORD_BYTES is counted as malformed and skipped, so one runaway line cannot
     exhaust memory.
@@ -40,7 +45,7 @@ def line_blocks(chunks: Iterable[bytes], ctx: ObjectContext, *, separator: bytes
         carry = chunk[cut + len(separator) :]
         if skipping:
             block, skipping = block.partition(separator)[2], False
-        if block:
+        if block or keep_empty:
             yield to_utf8(block, ctx)
     if carry and not skipping:
         yield to_utf8(carry, ctx)
@@ -67,3 +72,36 @@ def split_lines(block: bytes, separator: bytes = b"\n") -> list[bytes]:
         block = block.replace(b"\r\n", b"\n").removesuffix(b"\r")
     lines = block.split(separator)
     return lines if all(lines) else [line for line in lines if line]
+
+
+def is_utf8(charset: str) -> bool:
+    """True for every spelling of UTF-8 (`utf8`, `UTF-8`, `utf_8`, ...)."""
+    return codecs.lookup(charset).name == "utf-8"
+
+
+def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks without a leading UTF-8 BOM, even one split across the first chunks."""
+    iterator = iter(chunks)
+    head = b""
+    for chunk in iterator:
+        head += chunk
+        if len(head) >= len(UTF8_BOM) or not UTF8_BOM.startswith(head):
+            break
+    if head := head.removeprefix(UTF8_BOM):
+        yield head
+    yield from iterator
+
+
+def utf8_chunks(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[bytes]:
+    """The chunks in `ctx.charset` re-encoded as valid UTF-8, streaming: a character split between two chunks
+    is decoded whole, undecodable bytes are replaced and counted, a leading BOM is dropped."""
+    utf8 = is_utf8(ctx.charset)
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else ctx.charset)("replace")
+    for chunk in chunks:
+        text = decoder.decode(chunk)
+        ctx.stats.replaced_bytes += text.count(REPLACEMENT) - (chunk.count(ENCODED_REPLACEMENT) if utf8 else 0)
+        if text:
+            yield text.encode()
+    if tail := decoder.decode(b"", final=True):
+        ctx.stats.replaced_bytes += tail.count(REPLACEMENT)
+        yield tail.encode()

@@ -95,7 +95,7 @@ def test_a_server_that_rejects_the_client_certificate_is_never_counted_as_delive
     pki: Pki, tls_syslog_receiver: SyslogReceiver
 ) -> None:
     sender = tls_sender(pki, tls_syslog_receiver.port, pki.rogue_client)
-    with pytest.raises(OutputError, match="rejected|handshake"):
+    with pytest.raises(OutputError, match=r"rejected|handshake"):
         sender.write(b"<14>Jan  1 00:00:00 h my.app: lost?\n")
     assert tls_syslog_receiver.received_count == 0
 

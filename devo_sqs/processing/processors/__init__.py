@@ -10,6 +10,7 @@ from devo_sqs.processing.processors.base import Processor
 from devo_sqs.processing.processors.direct import DictProcessor
 from devo_sqs.processing.processors.json_documents import JsonArray, SingleJsonObject
 from devo_sqs.processing.processors.lines import LineSplit
+from devo_sqs.processing.processors.text_file import TextFile
 from devo_sqs.processing.processors.vpc_flow import VpcFlow
 
 PROCESSORS: dict[str, Callable[..., Processor]] = {
@@ -19,6 +20,7 @@ PROCESSORS: dict[str, Callable[..., Processor]] = {
     "vpc_flow_processor": VpcFlow,
     "aws_access_logs_processor": AwsAccessLogs,
     "dict_processor": DictProcessor,
+    "text_file_processor": TextFile,
 }
 
 
