@@ -69,6 +69,9 @@ class _NetworkOutput(Strict):
     concurrent_connections: int = Field(1, ge=1, le=32)
     multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     connection_max_age_in_sec: int = Field(3600, ge=1, description="recycle a connection after this long")
+    spool_after_in_sec: float = Field(
+        10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
+    )
 
     @property
     def uses_tls(self) -> bool:
@@ -302,6 +305,9 @@ class SqsInput(Strict):
         if len(parts) >= 3 and parts[1] == "queue":
             return parts[0]
         return "us-east-1"
+
+
+INPUT_NAME = "sqs_collector"
 
 
 class Inputs(Strict):

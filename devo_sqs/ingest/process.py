@@ -4,32 +4,35 @@ sealed messages, then the deleter and the rest."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 import queue
 import time
 from multiprocessing.queues import Queue
+from pathlib import Path
 
 from devo_sqs import logs
 from devo_sqs.channels import Channels
 from devo_sqs.config.loader import predefined_services
-from devo_sqs.config.models import CollectorConfig, SqsInput
+from devo_sqs.config.models import INPUT_NAME, CollectorConfig, SqsInput
 from devo_sqs.errors import DecodeError
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.deleter import Deleter
 from devo_sqs.ingest.puller import Puller, PullerDeps
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import MessageTracker
+from devo_sqs.ingest.visibility import VisibilityKeeper
+from devo_sqs.internal_events import InternalEvents, InternalLogHandler, internal_ids
 from devo_sqs.lifecycle import Worker
-from devo_sqs.messages import decode_acks
+from devo_sqs.messages import Batch, decode_acks, encode_batch
 from devo_sqs.monitor import MemoryMonitor
+from devo_sqs.persistence.state import DeliveryState
 from devo_sqs.process_guard import ignore_terminal_signals, parent_alive
 from devo_sqs.processing.services import ServiceRouter
 
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
-INPUT_NAME = "sqs_collector"
 
 
 class AckListener(Worker):
@@ -71,8 +74,16 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
     setup = AwsSetup(spec, name=f"AWSsqsPullerSetup({label})")
     deleter = Deleter(spec, setup, counters, name=f"AWSsqsDeleter({label})")
     tracker = MessageTracker(on_complete=deleter.enqueue)
-    state_dir = os.path.join(config.globals.persistence.config.directory_name, spec.id)
-    os.makedirs(state_dir, exist_ok=True)
+    state_dir = Path(config.globals.persistence.config.directory_name) / spec.id
+    state_dir.mkdir(parents=True, exist_ok=True)
+    events = InternalEvents(
+        collector=config.globals.name,
+        input_name=INPUT_NAME,
+        input_id=spec.id,
+        ids=internal_ids(-1),
+        sink=lambda batch: _offer(channels, batch),
+    )
+    logging.getLogger().addHandler(InternalLogHandler(events))
     deps = PullerDeps(
         spec=spec,
         globals=config.globals,
@@ -81,7 +92,10 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
         tracker=tracker,
         counters=counters,
         put_batch=lambda payload: channels.batches.put(payload, timeout=0.5),
-        spool_dir=state_dir,
+        spool_dir=str(state_dir),
+        state=DeliveryState(state_dir / "delivery"),
+        discard=deleter.enqueue,
+        report=events.report,
     )
     pullers = [
         Puller(deps, name=f"AWSsqsPuller({label})" if index == 0 else f"AWSsqsPuller({label})#{index}")
@@ -91,6 +105,7 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
         setup,
         deleter,
         AckListener(channels.acks, tracker),
+        VisibilityKeeper(spec, setup, tracker, name=f"AWSsqsVisibility({label})"),
         MemoryMonitor(period_seconds=config.globals.gc_period_in_sec),
     ]
     for thread in [*helpers, *pullers]:
@@ -104,6 +119,12 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
     channels.batches.cancel_join_thread()  # what is still buffered was never acknowledged: it stays in SQS
     channels.results.put(("input", counters.snapshot()))
     log.info("Process stopped: %s", counters.snapshot())
+
+
+def _offer(channels: Channels, batch: Batch) -> None:
+    """Internal events never wait: when the queue to the output is full, they are dropped."""
+    with contextlib.suppress(queue.Full):
+        channels.batches.put_nowait(encode_batch(batch))
 
 
 def _stop(pullers: list[Puller], helpers: list[Worker], tracker: MessageTracker) -> None:

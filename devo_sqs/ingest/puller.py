@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from devo_sqs.backoff import Backoff
 from devo_sqs.config.models import Globals, SqsInput
 from devo_sqs.errors import NotificationError, ObjectError, PermanentObjectError
-from devo_sqs.ingest.batching import BatchBuilder
+from devo_sqs.ingest.batching import BatchBuilder, Segment
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.notifications import ObjectRef, parse_notification
 from devo_sqs.ingest.objects import open_object
@@ -24,12 +24,15 @@ from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker
 from devo_sqs.lifecycle import Worker
 from devo_sqs.messages import Batch, encode_batch
+from devo_sqs.persistence.state import DeliveryState
+from devo_sqs.processing.pipeline import ServicePipeline
 from devo_sqs.processing.records import ObjectContext
 from devo_sqs.processing.services import ServiceRouter
 
 log = logging.getLogger(__name__)
 
 MB = 1 << 20
+RETRY_FIRST_SECONDS = 5
 
 
 class Interrupted(Exception):
@@ -47,7 +50,10 @@ class PullerDeps:
     tracker: MessageTracker
     counters: InputCounters
     put_batch: Callable[[bytes], None]  # blocking put on the inter-process queue; raises queue.Full on timeout
-    spool_dir: str
+    spool_dir: str  # scratch space for formats that need a seekable copy (parquet)
+    state: DeliveryState
+    discard: Callable[[InFlight], None]  # delete a message that cannot be collected
+    report: Callable[[str, dict[str, Any]], None]  # an internal event: (level, fields)
 
 
 class Puller(Worker):
@@ -115,8 +121,9 @@ class Puller(Worker):
                 self._collect_notification(message, inflight, builder)
             builder.flush()
         except Interrupted:
-            log.info("Stopping: message %s left in the queue", inflight.message_id)
+            log.info("Stopping: message %s handed back to the queue", inflight.message_id)
             self.deps.tracker.abandon(inflight)
+            self._make_visible_in(inflight, 0)
             return
         except (NotificationError, ObjectError) as exc:
             self._failed(inflight, exc)
@@ -141,12 +148,16 @@ class Puller(Worker):
 
     def _collect_object(self, ref: ObjectRef, builder: BatchBuilder) -> None:
         pipeline = self.deps.router.pipeline_for(ref.key)
-        if pipeline is None or pipeline.skips(ref.key):
-            why = "no service's key_pattern matches" if pipeline is None else f"{pipeline.name} filename_filter_rules"
-            log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, why)
+        skipped = self._skip_reason(ref, pipeline)
+        if skipped or pipeline is None:
+            log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, skipped)
             self.deps.counters.add(objects_skipped=1)
             return
         ctx = ObjectContext(source=f"s3://{ref.bucket}/{ref.key}")
+        checkpoint = self.deps.state.checkpoint(ref)
+        if checkpoint.resume_at:
+            log.info("Resuming %s after its first %d record(s), already delivered", ctx.source, checkpoint.resume_at)
+        builder.begin_object(checkpoint)
         try:
             with closing(open_object(self.deps.setup.s3, ref)) as body:
                 for tag, messages in pipeline.run(body, ref.key, ctx, spool_dir=self.deps.spool_dir):
@@ -154,11 +165,22 @@ class Puller(Worker):
                         self._trace(tag, messages)
                     builder.add(tag, messages)
         except ObjectError as exc:
+            builder.end_object()
             exc.bucket, exc.key = ref.bucket, ref.key
             self.deps.counters.add(objects_failed=1)
             raise
+        checkpoint.finished(builder.end_object())
         self.deps.counters.add_object(ctx.stats)
         log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
+
+    def _skip_reason(self, ref: ObjectRef, pipeline: ServicePipeline | None) -> str:
+        if pipeline is None:
+            return "no service's key_pattern matches"
+        if pipeline.skips(ref.key):
+            return f"{pipeline.name} filename_filter_rules"
+        if self.deps.state.delivered_prefix(ref) is None:
+            return "already delivered"
+        return ""
 
     def _collect_body(self, body: str, builder: BatchBuilder) -> None:
         """Direct mode: the message body is the data."""
@@ -177,14 +199,14 @@ class Puller(Worker):
             max_records=self.deps.globals.queue_wrap_max_size_in_messages,
             max_bytes=self._batch_bytes,
             max_age_seconds=self.deps.globals.queue_max_elapsed_time_in_sec,
-            emit=lambda batch: self._emit(inflight, batch),
+            emit=lambda batch, segments: self._emit(inflight, batch, segments),
         )
 
-    def _emit(self, inflight: InFlight, batch: Batch) -> None:
+    def _emit(self, inflight: InFlight, batch: Batch, segments: list[Segment]) -> None:
         if self.spec.do_not_send:
-            log.debug("do_not_send: batch of %d record(s) from %s not sent", batch.record_count, batch.source)
+            log.info("do_not_send: batch of %d record(s) from %s not sent", batch.record_count, batch.source)
             return
-        self.deps.tracker.add_batch(inflight, batch.batch_id)
+        self.deps.tracker.add_batch(inflight, batch.batch_id, on_acked=lambda _: _advance(segments))
         payload = encode_batch(batch)
         while True:
             try:
@@ -195,10 +217,49 @@ class Puller(Worker):
                     raise Interrupted from None
 
     def _failed(self, inflight: InFlight, exc: Exception) -> None:
-        self.deps.counters.add(messages_failed=1)
-        log.error("Message %s (receive count %d) failed: %s", inflight.message_id, inflight.receive_count, exc)
+        """Retryable: back off (the message comes back later). Permanent: leave it to the dead-letter queue,
+        or, without one, delete it once it was received `max_receive_count` times."""
         self.deps.tracker.abandon(inflight)
+        self.deps.counters.add(messages_failed=1)
+        where = f"message {inflight.message_id} (receive count {inflight.receive_count})"
+        if not isinstance(exc, NotificationError | PermanentObjectError):
+            delay = min(self.spec.sqs_visibility_timeout, RETRY_FIRST_SECONDS * 2 ** (inflight.receive_count - 1))
+            log.warning("%s failed, retrying in %d s: %s", where, delay, exc)
+            self._make_visible_in(inflight, delay)
+        elif self.deps.setup.has_redrive_policy:
+            log.error("%s failed permanently: %s; left to the queue's dead-letter policy", where, exc)
+        elif inflight.receive_count >= self.spec.max_receive_count:
+            log.error("%s failed permanently: %s; deleted after %d receives", where, exc, inflight.receive_count)
+            self.deps.report("error", {"event": "message_dropped", "message_id": inflight.message_id, **_fields(exc)})
+            self.deps.discard(inflight)
+        else:
+            log.error(
+                "%s failed permanently: %s; retried until it was received %d times (no dead-letter queue)",
+                where,
+                exc,
+                self.spec.max_receive_count,
+            )
+
+    def _make_visible_in(self, inflight: InFlight, seconds: int) -> None:
+        try:
+            self.deps.setup.sqs.change_message_visibility(
+                QueueUrl=self.spec.base_url, ReceiptHandle=inflight.receipt_handle, VisibilityTimeout=seconds
+            )
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("Could not reschedule message %s: %s", inflight.message_id, exc)
 
     def _trace(self, tag: str, messages: list[bytes]) -> None:
         for message in messages:
             log.info("debug_mode: %s <- %s", tag, message.decode(errors="replace"))
+
+
+def _advance(segments: list[Segment]) -> None:
+    for segment in segments:
+        segment.checkpoint.acknowledged(segment.start, segment.end)
+
+
+def _fields(exc: Exception) -> dict[str, Any]:
+    """What an internal event says about a failure."""
+    if isinstance(exc, ObjectError):
+        return {"bucket": exc.bucket, "key": exc.key, "reason": exc.reason}
+    return {"reason": str(exc)}

@@ -5,20 +5,23 @@ done when every output confirmed it; only then is its acknowledgement sent back 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from devo_sqs.config.models import ConsoleOutput, DevoOutput, SyslogOutput
 from devo_sqs.lifecycle import Worker
 from devo_sqs.messages import Ack, Batch, Kind
-from devo_sqs.output.delivery import DeliveryThread
+from devo_sqs.output.delivery import DeliveryThread, Outcomes
 from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import Sender
 from devo_sqs.output.senders.console import ConsoleSender
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
 from devo_sqs.output.stats import DeliveryStats
+from devo_sqs.persistence.spool import Spool
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +57,31 @@ class SenderManager:
         *,
         on_ack: Callable[[Ack], None],
         compressed: bool = False,
+        spool_dir: Path | None = None,
+        spool_max_bytes: int = 1 << 30,
+        draining: Callable[[], bool] = lambda: False,
     ) -> None:
         self.kind = kind
         self.group = f"{kind}_senders"
         self.stats = DeliveryStats(kind.capitalize())
         self._on_ack = on_ack
         self._lock = threading.Lock()
-        self._remaining: dict[int, int] = {}
+        self._remaining: dict[int, tuple[int, bool]] = {}  # batch id -> (outputs still to settle, spooled)
         self.channels: dict[str, queue.Queue[Batch]] = {}
+        self.spools: dict[str, Spool] = {}
         self.threads: list[DeliveryThread] = []
+        outcomes = Outcomes(
+            confirmed=self._confirmed, spooled=self._spooled, abandoned=self._abandoned, replayed=self._replayed
+        )
         for output_name, spec in outputs.items():
             channel: queue.Queue[Batch] = queue.Queue(maxsize=CHANNEL_BATCHES)
             self.channels[output_name] = channel
+            spool = None
+            if spool_dir is not None and not isinstance(spec, ConsoleOutput):
+                label = f"{SENDER_CLASS[spec.type]}Manager({self.group},manager,{output_name})"
+                spool = self.spools[output_name] = Spool(
+                    spool_dir / kind / output_name, max_bytes=spool_max_bytes, label=label
+                )
             connections = 1 if isinstance(spec, ConsoleOutput) else spec.concurrent_connections
             for index in range(connections):
                 self.threads.append(
@@ -74,19 +90,29 @@ class SenderManager:
                         sender=build_sender(spec, compressed=compressed),
                         framer=Framer(octet_counting=getattr(spec, "multiline", False)),
                         channel=channel,
-                        on_confirmed=self._confirmed,
-                        on_abandoned=self._abandoned,
+                        outcomes=outcomes,
+                        spool=spool,
+                        retry_window_seconds=getattr(spec, "spool_after_in_sec", 10.0),
+                        draining=draining,
                     )
                 )
 
     def start(self) -> None:
+        for spool in self.spools.values():
+            waiting = len(spool)
+            found = f"{waiting} batch(es) retrieved from the persistence; sent first" if waiting else None
+            log.info(
+                "[EMERGENCY PERSISTENCE SYSTEM] %s -> %s",
+                spool.label,
+                found or "Nothing retrieved from the persistence.",
+            )
         for thread in self.threads:
             thread.start()
 
     def submit(self, batch: Batch, *, stopping: Callable[[], bool] = lambda: False) -> bool:
         """Hand `batch` to every output (blocks while they are full); False if `stopping` became true first."""
         with self._lock:
-            self._remaining[batch.batch_id] = len(self.channels)
+            self._remaining[batch.batch_id] = (len(self.channels), False)
         for channel in self.channels.values():
             while True:
                 try:
@@ -96,6 +122,12 @@ class SenderManager:
                     if stopping():
                         return False
         return True
+
+    def offer(self, batch: Batch) -> None:
+        """Hand `batch` over only where there is room at once (internal events never wait)."""
+        for channel in self.channels.values():
+            with contextlib.suppress(queue.Full):
+                channel.put_nowait(batch)
 
     def idle(self) -> bool:
         with self._lock:
@@ -108,27 +140,39 @@ class SenderManager:
     def join(self, timeout: float) -> None:
         for thread in self.threads:
             thread.join(timeout)
+        for spool in self.spools.values():
+            spool.close()
 
     def queue_size(self) -> int:
         return sum(channel.qsize() for channel in self.channels.values())
 
+    def spooled_batches(self) -> int:
+        return sum(len(spool) for spool in self.spools.values())
+
     def status_lines(self) -> list[str]:
         lines = [
-            f"Number of available senders: {len(self.threads)}, sender manager internal queue size: {self.queue_size()}"
+            f"Number of available senders: {len(self.threads)}, "
+            f"sender manager internal queue size: {self.queue_size()}, "
+            f"emergency persistence: {self.spooled_batches()} batch(es)"
         ]
         for thread in self.threads:
             status = (
-                f'{{"internal_queue_size": {thread.channel.qsize()}, "is_connection_open": {thread.sender.is_open}}}'
+                f'{{"internal_queue_size": {thread.channel.qsize()}, "is_connection_open": {thread.sender.is_open}, '
+                f'"output_down": {thread.output_down}, "reconnects": {thread.reconnects}}}'
             )
             lines.append(f"Sender: {thread.name}, status: {status}")
         lines.append(self.stats.report_line())
         return lines
 
     def _confirmed(self, batch: Batch) -> None:
-        if self._settle(batch):
-            self.stats.delivered(batch.groups)
-            if batch.batch_id >= 0:
-                self._on_ack(Ack(batch_id=batch.batch_id, spooled=False))
+        self._settle(batch, spooled=False)
+
+    def _spooled(self, batch: Batch) -> None:
+        self.stats.spooled(batch.record_count)
+        self._settle(batch, spooled=True)
+
+    def _replayed(self, batch: Batch) -> None:
+        self.stats.delivered(batch.groups)
 
     def _abandoned(self, batch: Batch) -> None:
         log.warning(
@@ -137,17 +181,21 @@ class SenderManager:
         with self._lock:
             self._remaining.pop(batch.batch_id, None)
 
-    def _settle(self, batch: Batch) -> bool:
-        """Count one output done with `batch`; True when it was the last."""
+    def _settle(self, batch: Batch, *, spooled: bool) -> None:
+        """Count one output done with `batch`; acknowledge it when it was the last."""
         with self._lock:
-            remaining = self._remaining.get(batch.batch_id)
-            if remaining is None:
-                return False
-            if remaining > 1:
-                self._remaining[batch.batch_id] = remaining - 1
-                return False
+            entry = self._remaining.get(batch.batch_id)
+            if entry is None:
+                return
+            remaining, any_spooled = entry[0] - 1, entry[1] or spooled
+            if remaining:
+                self._remaining[batch.batch_id] = (remaining, any_spooled)
+                return
             del self._remaining[batch.batch_id]
-            return True
+        if not any_spooled:
+            self.stats.delivered(batch.groups)
+        if batch.batch_id >= 0:
+            self._on_ack(Ack(batch_id=batch.batch_id, spooled=any_spooled))
 
 
 class ManagerMonitor(Worker):

@@ -12,11 +12,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from devo_sqs import logs
 from devo_sqs.channels import Channels
-from devo_sqs.config.models import CollectorConfig
+from devo_sqs.config.models import INPUT_NAME, CollectorConfig
 from devo_sqs.errors import DecodeError
+from devo_sqs.internal_events import InternalEvents, InternalLogHandler, internal_ids
 from devo_sqs.lifecycle import Worker
 from devo_sqs.messages import KINDS, Ack, decode_batch, encode_acks
 from devo_sqs.monitor import MemoryMonitor
@@ -26,6 +28,7 @@ from devo_sqs.process_guard import ignore_terminal_signals, parent_alive
 log = logging.getLogger(__name__)
 
 DRAIN_SECONDS = 10.0
+OUTPUT_INTERNAL_IDS = -(1 << 40)  # internal batches made here; the input process counts down from -1
 
 
 class BatchConsumer(Worker):
@@ -58,12 +61,27 @@ def run_output_process(config: CollectorConfig, channels: Channels) -> None:
     logs.forward_to(channels.logs, debug=config.globals.debug)
     log.info("Process started")
     send_ack = _ack_sender(channels)
-    do_not_send = config.inputs.sqs_collector.do_not_send
-    outputs = {} if do_not_send else config.outputs
+    spool_dir = Path(config.globals.persistence.config.directory_name) / "spool"
     managers: dict[str, SenderManager] = {
-        kind: SenderManager(kind, outputs, on_ack=send_ack, compressed=config.inputs.sqs_collector.compressed_events)
+        kind: SenderManager(
+            kind,
+            config.outputs,
+            on_ack=send_ack,
+            compressed=config.inputs.sqs_collector.compressed_events,
+            spool_dir=spool_dir,
+            spool_max_bytes=config.globals.spool_max_size_in_mb << 20,
+            draining=channels.stop_input.is_set,
+        )
         for kind in KINDS
     }
+    events = InternalEvents(
+        collector=config.globals.name,
+        input_name=INPUT_NAME,
+        input_id=config.inputs.sqs_collector.id,
+        ids=internal_ids(OUTPUT_INTERNAL_IDS),
+        sink=managers["internal"].offer,
+    )
+    logging.getLogger().addHandler(InternalLogHandler(events))
     consumer = BatchConsumer(channels.batches, managers)  # type: ignore[arg-type]
     helpers: list[Worker] = [
         MemoryMonitor(period_seconds=config.globals.gc_period_in_sec),

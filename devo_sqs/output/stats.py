@@ -13,6 +13,7 @@ class DeliveryStats:
         self.label = label  # "Standard", "Lookup", "Internal"
         self._lock = threading.Lock()
         self.total = 0
+        self.spooled_records = 0
         self.by_tag: Counter[str] = Counter()
         self._since_count = 0
         self._since = datetime.now(UTC)
@@ -24,6 +25,10 @@ class DeliveryStats:
                 self.by_tag[tag] += len(messages)
                 self.total += len(messages)
                 self._since_count += len(messages)
+
+    def spooled(self, records: int) -> None:
+        with self._lock:
+            self.spooled_records += records
 
     def report_line(self) -> str:
         """`Standard - Total number of messages sent: T, messages sent since "<ts>": P (elapsed S seconds)`;
@@ -39,4 +44,4 @@ class DeliveryStats:
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
-            return {"total": self.total, "by_tag": dict(self.by_tag)}
+            return {"total": self.total, "by_tag": dict(self.by_tag), "spooled": self.spooled_records}

@@ -137,6 +137,9 @@ def test_demo_runs_the_whole_collector_and_prints_per_tag_counts(tmp_path: Path)
         "web.aws.alb.access": 10,
         "total": 42,
     }
-    assert result.stdout.count("<14>") == 42
+    frames = [line for line in result.stdout.splitlines() if line.startswith("<14>")]
+    internal = [line for line in frames if " devo.collectors.out.devo-sqs-demo.sqs_collector." in line]
+    assert len(frames) - len(internal) == 42
+    assert all('"collector":"devo-sqs-demo"' in line for line in internal)
     assert "Standard - Total number of messages sent: 42" in result.stderr
     assert "Traceback" not in result.stderr

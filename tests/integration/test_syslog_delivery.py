@@ -4,25 +4,41 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from devo_sqs.backoff import Backoff
 from devo_sqs.messages import Batch
-from devo_sqs.output.delivery import DeliveryThread
+from devo_sqs.output.delivery import DeliveryThread, Outcomes
 from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import OutputError
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
+from devo_sqs.persistence.spool import Spool
+from tests.integration.conftest import wait_until
 from tests.support.certs import CertPair, Pki
 from tests.support.syslog_receiver import SyslogReceiver
 
 
-class Outcomes:
+class Recorded:
+    """What a delivery thread reported, by batch id."""
+
     def __init__(self) -> None:
         self.confirmed: list[int] = []
         self.abandoned: list[int] = []
+        self.spooled: list[int] = []
+        self.replayed: list[int] = []
         self.done = threading.Condition()
+
+    def outcomes(self) -> Outcomes:
+        return Outcomes(
+            confirmed=self.confirm,
+            spooled=lambda batch: self.spooled.append(batch.batch_id),
+            abandoned=self.abandon,
+            replayed=lambda batch: self.replayed.append(batch.batch_id),
+        )
 
     def confirm(self, batch: Batch) -> None:
         with self.done:
@@ -47,19 +63,18 @@ def tls_sender(pki: Pki, port: int, client: CertPair) -> SyslogSender:
 
 
 @pytest.fixture
-def outcomes() -> Outcomes:
-    return Outcomes()
+def outcomes() -> Recorded:
+    return Recorded()
 
 
-def delivery(sender: SyslogSender, outcomes: Outcomes) -> tuple[DeliveryThread, queue.Queue[Batch]]:
+def delivery(sender: SyslogSender, outcomes: Recorded) -> tuple[DeliveryThread, queue.Queue[Batch]]:
     channel: queue.Queue[Batch] = queue.Queue()
     thread = DeliveryThread(
         name="DeliveryTest",
         sender=sender,
         framer=Framer(hostname="test-host"),
         channel=channel,
-        on_confirmed=outcomes.confirm,
-        on_abandoned=outcomes.abandon,
+        outcomes=outcomes.outcomes(),
         backoff=Backoff(first_seconds=0.05, max_seconds=0.5),
     )
     thread.start()
@@ -76,7 +91,7 @@ def stopper() -> Iterator[list[DeliveryThread]]:
 
 
 def test_batches_over_mutual_tls_arrive_whole_and_are_confirmed(
-    pki: Pki, tls_syslog_receiver: SyslogReceiver, outcomes: Outcomes, stopper: list[DeliveryThread]
+    pki: Pki, tls_syslog_receiver: SyslogReceiver, outcomes: Recorded, stopper: list[DeliveryThread]
 ) -> None:
     thread, channel = delivery(tls_sender(pki, tls_syslog_receiver.port, pki.client), outcomes)
     stopper.append(thread)
@@ -101,7 +116,7 @@ def test_a_server_that_rejects_the_client_certificate_is_never_counted_as_delive
 
 
 def test_a_receiver_outage_is_retried_until_every_batch_is_delivered(
-    syslog_receiver: SyslogReceiver, outcomes: Outcomes, stopper: list[DeliveryThread]
+    syslog_receiver: SyslogReceiver, outcomes: Recorded, stopper: list[DeliveryThread]
 ) -> None:
     sender = SyslogSender(address="127.0.0.1", port=syslog_receiver.port)
     thread, channel = delivery(sender, outcomes)
@@ -122,7 +137,7 @@ def test_a_receiver_outage_is_retried_until_every_batch_is_delivered(
 
 
 def test_stopping_while_the_output_is_down_abandons_the_batch_instead_of_confirming_it(
-    syslog_receiver: SyslogReceiver, outcomes: Outcomes
+    syslog_receiver: SyslogReceiver, outcomes: Recorded
 ) -> None:
     syslog_receiver.stop()
     thread, channel = delivery(SyslogSender(address="127.0.0.1", port=syslog_receiver.port), outcomes)
@@ -131,3 +146,71 @@ def test_stopping_while_the_output_is_down_abandons_the_batch_instead_of_confirm
     thread.stop()
     thread.join(10)
     assert (outcomes.confirmed, outcomes.abandoned) == ([], [7])
+
+
+def spooling_delivery(
+    sender: SyslogSender, outcomes: Recorded, spool: Spool, *, window: float = 0.3
+) -> tuple[DeliveryThread, queue.Queue[Batch]]:
+    channel: queue.Queue[Batch] = queue.Queue()
+    thread = DeliveryThread(
+        name="SpoolTest",
+        sender=sender,
+        framer=Framer(hostname="test-host"),
+        channel=channel,
+        outcomes=outcomes.outcomes(),
+        spool=spool,
+        retry_window_seconds=window,
+        backoff=Backoff(first_seconds=0.05, max_seconds=0.2),
+    )
+    thread.start()
+    return thread, channel
+
+
+def test_an_output_down_past_its_retry_window_spools_in_order_and_replays_when_back(
+    syslog_receiver: SyslogReceiver, outcomes: Recorded, stopper: list[DeliveryThread], tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 30, label="test")
+    syslog_receiver.stop()
+    thread, channel = spooling_delivery(SyslogSender(address="127.0.0.1", port=syslog_receiver.port), outcomes, spool)
+    stopper.append(thread)
+    for batch_id in range(5):
+        channel.put(batch(batch_id))
+    assert wait_until(lambda: len(outcomes.spooled) == 5, timeout=10)
+    assert (outcomes.spooled, len(spool), outcomes.confirmed) == ([0, 1, 2, 3, 4], 5, [])
+    syslog_receiver.start()
+    assert wait_until(lambda: len(outcomes.replayed) == 5, timeout=20)
+    assert outcomes.replayed == [0, 1, 2, 3, 4] and len(spool) == 0
+    channel.put(batch(5))
+    assert outcomes.wait_confirmed(1, timeout=10) and outcomes.confirmed == [5]
+    assert [frame.message for frame in syslog_receiver.frames()] == [f"{b}-{n}" for b in range(6) for n in range(100)]
+
+
+def test_spooled_batches_survive_a_restart_and_are_sent_first(syslog_receiver: SyslogReceiver, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", max_bytes=1 << 30, label="test")
+    for batch_id in (10, 11):
+        spool.push(batch(batch_id, count=3))
+    spool.close()
+    reopened = Spool(tmp_path / "spool", max_bytes=1 << 30, label="test")
+    outcomes = Recorded()
+    thread, _ = spooling_delivery(SyslogSender(address="127.0.0.1", port=syslog_receiver.port), outcomes, reopened)
+    try:
+        assert wait_until(lambda: outcomes.replayed == [10, 11], timeout=10)
+    finally:
+        thread.stop()
+        thread.join(10)
+    assert [frame.message for frame in syslog_receiver.frames()] == ["10-0", "10-1", "10-2", "11-0", "11-1", "11-2"]
+
+
+def test_a_full_spool_holds_the_batch_unacknowledged_until_the_output_returns(
+    syslog_receiver: SyslogReceiver, outcomes: Recorded, stopper: list[DeliveryThread], tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path / "spool", max_bytes=1, label="test")  # full from the start
+    syslog_receiver.stop()
+    thread, channel = spooling_delivery(SyslogSender(address="127.0.0.1", port=syslog_receiver.port), outcomes, spool)
+    stopper.append(thread)
+    channel.put(batch(1))
+    time.sleep(1.5)
+    assert (outcomes.spooled, outcomes.confirmed, outcomes.abandoned) == ([], [], [])
+    syslog_receiver.start()
+    assert outcomes.wait_confirmed(1, timeout=20)
+    assert outcomes.confirmed == [1] and len(spool) == 0

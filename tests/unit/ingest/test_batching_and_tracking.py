@@ -14,7 +14,7 @@ def builder(emitted: list[Batch], *, max_records: int = 3, max_bytes: int = 1 <<
         max_records=max_records,
         max_bytes=max_bytes,
         max_age_seconds=60,
-        emit=emitted.append,
+        emit=lambda batch, _segments: emitted.append(batch),
     )
 
 

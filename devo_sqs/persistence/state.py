@@ -1,0 +1,81 @@
+"""Delivery state, per input id: which objects were fully delivered, and how many records of an object
+interrupted half-way were. A redelivered message then re-sends neither a finished object nor the delivered
+prefix of an unfinished one; a crash duplicates at most the batches in flight for an object.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import diskcache
+
+from devo_sqs.ingest.notifications import ObjectRef
+
+RETENTION_SECONDS = 14 * 24 * 3600  # SQS keeps a message at most 14 days
+DONE = -1
+
+
+def object_id(ref: ObjectRef) -> str:
+    """Bucket, key and content identity: an object overwritten with new content counts as new."""
+    version = ref.version_id or ref.etag or (str(ref.size) if ref.size is not None else "")
+    return f"{ref.bucket}/{ref.key}@{version}"
+
+
+class DeliveryState:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._cache = diskcache.Cache(str(directory))
+
+    def delivered_prefix(self, ref: ObjectRef) -> int | None:
+        """Records of the object already delivered; None when the whole object was."""
+        value = self._cache.get(object_id(ref), 0)
+        return None if value == DONE else int(value)
+
+    def checkpoint(self, ref: ObjectRef) -> Checkpoint:
+        prefix = self.delivered_prefix(ref)
+        return Checkpoint(self, object_id(ref), acked_until=prefix or 0)
+
+    def record(self, key: str, value: int) -> None:
+        self._cache.set(key, value, expire=RETENTION_SECONDS)
+
+    def close(self) -> None:
+        self._cache.close()
+
+
+@dataclass(eq=False)
+class Checkpoint:
+    """The contiguous delivered prefix of one object, advanced by acknowledgements arriving in any order."""
+
+    state: DeliveryState
+    key: str
+    acked_until: int  # records [0, acked_until) are delivered
+    total: int | None = None  # set when the whole object was read
+    _ranges: dict[int, int] = field(default_factory=dict)  # acknowledged [start, end) beyond the prefix
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def resume_at(self) -> int:
+        return self.acked_until
+
+    def acknowledged(self, start: int, end: int) -> None:
+        with self._lock:
+            self._ranges[start] = end
+            before = self.acked_until
+            while self.acked_until in self._ranges:
+                self.acked_until = self._ranges.pop(self.acked_until)
+            if self.acked_until != before:
+                self._persist()
+
+    def finished(self, total: int) -> None:
+        with self._lock:
+            self.total = total
+            self._persist()
+
+    @property
+    def done(self) -> bool:
+        return self.total is not None and self.acked_until >= self.total
+
+    def _persist(self) -> None:
+        self.state.record(self.key, DONE if self.done else self.acked_until)
