@@ -64,6 +64,7 @@ class Puller(Worker):
         wrap = deps.globals.queue_wrap_max_size_in_messages
         slots = max(2, deps.globals.queue_max_size_in_messages // wrap)
         self._batch_bytes = max(MB, deps.globals.queue_max_size_in_mb * MB // slots)
+        self._unacknowledged: int | None = None  # the batch handed over last, until it is acknowledged
 
     def work(self) -> None:
         if not self.deps.setup.ready.is_set():
@@ -203,11 +204,19 @@ class Puller(Worker):
         )
 
     def _emit(self, inflight: InFlight, batch: Batch, segments: list[Segment]) -> None:
+        """Hand a batch over once the previous one is acknowledged: one unacknowledged batch at a time is what
+        bounds a crash's duplicates to one batch per object (more puller threads give more throughput)."""
         if self.spec.do_not_send:
             log.info("do_not_send: batch of %d record(s) from %s not sent", batch.record_count, batch.source)
             return
-        self.deps.tracker.add_batch(inflight, batch.batch_id, on_acked=lambda _: _advance(segments))
         payload = encode_batch(batch)
+        while not self.stopping and self._unacknowledged is not None:
+            if self.deps.tracker.wait_acknowledged(self._unacknowledged, 0.5):
+                break
+        if self.stopping:
+            raise Interrupted
+        self.deps.tracker.add_batch(inflight, batch.batch_id, on_acked=lambda _: _advance(segments))
+        self._unacknowledged = batch.batch_id
         while True:
             try:
                 self.deps.put_batch(payload)
@@ -217,28 +226,30 @@ class Puller(Worker):
                     raise Interrupted from None
 
     def _failed(self, inflight: InFlight, exc: Exception) -> None:
-        """Retryable: back off (the message comes back later). Permanent: leave it to the dead-letter queue,
-        or, without one, delete it once it was received `max_receive_count` times."""
+        """Every failure backs off (the message comes back later, exponentially later). A permanent one is left
+        to the queue's dead-letter policy or, without one, deleted once received `max_receive_count` times."""
         self.deps.tracker.abandon(inflight)
         self.deps.counters.add(messages_failed=1)
-        where = f"message {inflight.message_id} (receive count {inflight.receive_count})"
+        where = f"Message {inflight.message_id} (receive count {inflight.receive_count})"
+        delay = min(self.spec.sqs_visibility_timeout, RETRY_FIRST_SECONDS * 2 ** (inflight.receive_count - 1))
         if not isinstance(exc, NotificationError | PermanentObjectError):
-            delay = min(self.spec.sqs_visibility_timeout, RETRY_FIRST_SECONDS * 2 ** (inflight.receive_count - 1))
             log.warning("%s failed, retrying in %d s: %s", where, delay, exc)
-            self._make_visible_in(inflight, delay)
         elif self.deps.setup.has_redrive_policy:
-            log.error("%s failed permanently: %s; left to the queue's dead-letter policy", where, exc)
+            log.error("%s failed permanently: %s; left to the dead-letter policy, back in %d s", where, exc, delay)
         elif inflight.receive_count >= self.spec.max_receive_count:
-            log.error("%s failed permanently: %s; deleted after %d receives", where, exc, inflight.receive_count)
+            log.error("%s failed permanently: %s; deleted", where, exc)
             self.deps.report("error", {"event": "message_dropped", "message_id": inflight.message_id, **_fields(exc)})
             self.deps.discard(inflight)
+            return
         else:
             log.error(
-                "%s failed permanently: %s; retried until it was received %d times (no dead-letter queue)",
+                "%s failed permanently: %s; back in %d s, deleted once received %d times (no dead-letter queue)",
                 where,
                 exc,
+                delay,
                 self.spec.max_receive_count,
             )
+        self._make_visible_in(inflight, delay)
 
     def _make_visible_in(self, inflight: InFlight, seconds: int) -> None:
         try:

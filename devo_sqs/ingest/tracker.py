@@ -33,6 +33,7 @@ class MessageTracker:
     def __init__(self, *, on_complete: Callable[[InFlight], None]) -> None:
         self._on_complete = on_complete
         self._lock = threading.Lock()
+        self._acked = threading.Condition(self._lock)
         self._messages: dict[str, InFlight] = {}
         self._by_batch: dict[int, InFlight] = {}
 
@@ -77,10 +78,16 @@ class MessageTracker:
             done = inflight.sealed and not inflight.pending
             if done:
                 self._messages.pop(inflight.receipt_handle, None)
+            self._acked.notify_all()
         if callback is not None:
             callback(ack)
         if done:
             self._on_complete(inflight)
+
+    def wait_acknowledged(self, batch_id: int, timeout: float) -> bool:
+        """Block until `batch_id` is acknowledged (or forgotten with its message); False on timeout."""
+        with self._acked:
+            return self._acked.wait_for(lambda: batch_id not in self._by_batch, timeout)
 
     def in_flight(self) -> list[InFlight]:
         with self._lock:

@@ -54,4 +54,4 @@ class VisibilityKeeper(Worker):
                 continue
             inflight.visible_until = extended_at + timeout
             self.extensions += 1
-            log.debug("Extended the visibility of message %s by %d s", inflight.message_id, timeout)
+            log.info("Message %s still in progress: kept invisible for %d s more", inflight.message_id, timeout)

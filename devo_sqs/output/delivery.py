@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 CONFIRM_AFTER_SECONDS = 0.02
 IDLE_POLL_SECONDS = 0.5
 SPOOL_FULL_LOG_SECONDS = 60.0
+PROBE_MAX_SECONDS = 5.0  # while an output is down, try it again at least this often
 
 
 @dataclass(slots=True)
@@ -68,6 +69,7 @@ class DeliveryThread(Worker):
         self._retry_window_seconds = retry_window_seconds
         self._draining = draining
         self._backoff = backoff or Backoff()
+        self._probe = Backoff(first_seconds=self._backoff.first_seconds, max_seconds=PROBE_MAX_SECONDS)
         self._unconfirmed: list[Written] = []
         self._down_until = 0.0  # while the output is down: when to try it again
         self._spool_full_logged = 0.0
@@ -182,7 +184,7 @@ class DeliveryThread(Worker):
         return self.spool is not None and len(self.spool) > 0
 
     def _mark_down(self) -> None:
-        self._down_until = time.monotonic() + self._backoff.next_delay()
+        self._down_until = time.monotonic() + self._probe.next_delay()
 
     def _idle_poll(self) -> float:
         if self.output_down:
@@ -249,6 +251,6 @@ class DeliveryThread(Worker):
         if self.output_down:
             log.info("%s is back; sending %d spooled batch(es) first", self.sender.description, len(self.spool) + 1)
         self._down_until = 0.0
-        self._backoff.reset()
+        self._probe.reset()
         self._outcomes.replayed(batch)
         return True

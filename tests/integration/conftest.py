@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from tests.support.certs import Pki
+from tests.support.syslog_receiver import SyslogReceiver
 
 DEMO_SAMPLES = resources.files("devo_sqs.demo").joinpath("samples")
 
@@ -76,6 +77,20 @@ def devo_output(pki: Pki, port: int) -> dict[str, Any]:
         "cert": str(pki.client.cert),
         "key": str(pki.client.key),
     }
+
+
+INTERNAL_TAG_PREFIX = "devo.collectors.out."
+
+
+def collected_by_tag(receiver: SyslogReceiver) -> dict[str, list[str]]:
+    """What a receiver got, by tag, without the collector's own internal events."""
+    return {
+        tag: messages for tag, messages in receiver.messages_by_tag().items() if not tag.startswith(INTERNAL_TAG_PREFIX)
+    }
+
+
+def collected_count(receiver: SyslogReceiver) -> int:
+    return sum(len(messages) for messages in collected_by_tag(receiver).values())
 
 
 def wait_until(condition: Any, *, timeout: float, interval: float = 0.1) -> bool:

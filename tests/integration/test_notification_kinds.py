@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from devo_sqs.demo.local_aws import LocalAws
-from tests.integration.conftest import input_config, wait_until
+from tests.integration.conftest import collected_by_tag, input_config, wait_until
 from tests.support.collector_process import CollectorProcess
 from tests.support.syslog_receiver import SyslogReceiver
 
@@ -45,7 +45,7 @@ def test_objects_announced_any_way_are_collected_and_the_queue_drained(
         assert syslog_receiver.wait_for(3, timeout=60), c.log()[-3000:]
         assert wait_until(lambda: moto.queue_depth(queue.queue_url) == (0, 0), timeout=30), c.log()[-3000:]
         assert c.terminate()[0] == 0
-    assert syslog_receiver.messages_by_tag() == {
+    assert collected_by_tag(syslog_receiver) == {
         "my.app.with_space": ["first"],
         "my.app.plain": ["second"],
         "my.app.x_1_y": ["third"],

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from devo_sqs.demo.local_aws import LocalAws
-from tests.integration.conftest import input_config, lines_of, ndjson_object, sample, wait_until
+from tests.integration.conftest import INTERNAL_TAG_PREFIX, input_config, lines_of, ndjson_object, sample, wait_until
 from tests.support.certs import Pki
 from tests.support.collector_process import CollectorProcess
 from tests.support.rsyslog import Rsyslog
@@ -44,11 +44,16 @@ def test_rsyslog_receives_every_record_on_plain_tcp_and_on_mutual_tls(
         "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url)},
     }
     with CollectorProcess(config, directory=tmp_path) as collector:
-        assert rsyslog.wait_for(2 * per_output, timeout=60), collector.log()[-3000:] + rsyslog.internal_log()[-2000:]
+        collected = lambda: sum(INTERNAL_TAG_PREFIX not in line for line in rsyslog.lines())  # noqa: E731
+        assert wait_until(lambda: collected() >= 2 * per_output, timeout=60), collector.log()[-3000:]
         assert wait_until(lambda: moto.queue_depth(queue.queue_url) == (0, 0), timeout=30)
         assert collector.terminate()[0] == 0
     frames = [FRAME.match(line) for line in rsyslog.lines()]
     assert all(frames), [line for line, frame in zip(rsyslog.lines(), frames, strict=True) if not frame][:3]
     assert {frame["host"] for frame in frames if frame} == {socket.gethostname()}
-    received = Counter((frame["tag"], frame["message"]) for frame in frames if frame)
+    received = Counter(
+        (frame["tag"], frame["message"])
+        for frame in frames
+        if frame and not frame["tag"].startswith(INTERNAL_TAG_PREFIX)
+    )
     assert received == Counter({(tag, message): 2 for tag, messages in expected.items() for message in messages})

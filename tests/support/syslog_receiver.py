@@ -24,6 +24,7 @@ __all__ = ["Frame", "ServerTls", "SyslogReceiver"]
 _POLL_SECONDS = 0.1  # how quickly blocked accept/recv calls notice stop()
 _HANDSHAKE_SECONDS = 10.0
 _RECV_BYTES = 256 * 1024
+_THROTTLED_RECV_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,16 @@ class SyslogReceiver:
     thread; `start()` again listens on the same port and keeps what was already received (outage tests).
     """
 
-    def __init__(self, *, port: int = 0, tls: ServerTls | None = None, gzip_stream: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        tls: ServerTls | None = None,
+        gzip_stream: bool = False,
+        read_pause_seconds: float = 0.0,
+    ) -> None:
         self._port = port
+        self._read_pause_seconds = read_pause_seconds  # a slow receiver: small buffer, small reads, a pause after each
         self._tls_context = tls.context() if tls else None
         self._gzip_stream = gzip_stream
         self._record = _Record()
@@ -249,6 +258,8 @@ class SyslogReceiver:
                 continue
             self._connections_accepted.increment()
             connection.settimeout(_POLL_SECONDS)
+            if self._read_pause_seconds:
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _THROTTLED_RECV_BYTES)
             self._spawn(self._serve, name=f"syslog-conn:{self._port}<-{peer[1]}", args=(connection,))
 
     def _serve(self, connection: socket.socket) -> None:
@@ -285,9 +296,12 @@ class SyslogReceiver:
         """Receive, gunzip if asked, split into frames and record them, including an unfinished tail."""
         splitter = FrameSplitter()
         unwrapper = GzipUnwrapper() if self._gzip_stream else None
+        chunk = _THROTTLED_RECV_BYTES if self._read_pause_seconds else _RECV_BYTES
         while not self._stopping.is_set():
+            if self._read_pause_seconds:
+                time.sleep(self._read_pause_seconds)
             try:
-                data = stream.recv(_RECV_BYTES)
+                data = stream.recv(chunk)
             except TimeoutError:
                 continue
             except OSError:
