@@ -55,7 +55,9 @@ class VpcFlowConfig(_Options):
 
 
 class AwsAccessLogsConfig(_Options):
-    log_type: Literal["s3", "elb", "alb", "nlb", "cloudfront"] = "alb"
+    log_type: Literal["s3", "elb", "alb", "alb_connection", "nlb", "cloudfront"] = Field(
+        "alb", description="column set; for load balancer types, a line whose first fields show another kind uses it"
+    )
 
 
 class _Empty(_Options):

@@ -14,13 +14,17 @@ from collections.abc import Iterator
 from typing import IO, Any, cast
 
 import zstandard
-from isal import igzip
+from isal import isal_zlib
 
 from devo_sqs.errors import PermanentObjectError
 
 CHUNK_BYTES = 1 << 20
+INPUT_BYTES = 1 << 20  # compressed bytes read at a time
+ZSTD_INPUT_BYTES = 1 << 10  # a zstd block of a few bytes can expand to 128 KiB: 1 KiB in, at most ~32 MiB out
+GZIP_WBITS = 31  # zlib framing: a gzip header and trailer
 MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"BZh", "bz2"), (b"PAR1", "parquet"))
-DECODE_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError)
+ISAL_ERROR = cast(type[Exception], isal_zlib.error)  # its stub declares an instance
+DECODE_ERRORS = (OSError, EOFError, zlib.error, ISAL_ERROR, zstandard.ZstdError, ValueError)
 
 
 class PrefixedReader(io.RawIOBase):
@@ -56,24 +60,93 @@ def sniff(raw: IO[bytes]) -> tuple[IO[bytes], str]:
 
 
 def decompressed_chunks(raw: IO[bytes], encoding: str, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Yield the decompressed content of `raw`. A stream that cannot be decoded raises
+    """Yield the decompressed content of `raw`. A stream that cannot be decoded (corrupt, truncated) raises
     PermanentObjectError, after every chunk that could be decoded was yielded."""
-    reader = _decompressor(raw, encoding)
+    stream = DECODERS.get(encoding, _plain)(raw, chunk_bytes)
     try:
-        while chunk := reader.read(chunk_bytes):
-            yield chunk
+        yield from stream
     except DECODE_ERRORS as exc:
         raise PermanentObjectError(f"cannot decode {encoding} content: {exc}") from exc
 
 
-def _decompressor(raw: IO[bytes], encoding: str) -> IO[bytes]:
-    if encoding == "gzip":
-        return cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb"))  # type: ignore[no-untyped-call]
-    if encoding == "zstd":
-        return cast(IO[bytes], zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
-    if encoding == "bz2":
-        return bz2.BZ2File(raw)
-    return raw
+def _plain(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    while chunk := raw.read(chunk_bytes):
+        yield chunk
+
+
+def _gunzip(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """Gzip member after member (Firehose appends one per write); zero padding between or after members is
+    skipped, as gzip(1) does. Output is cut at `chunk_bytes`, so a highly compressed member cannot blow up memory."""
+    decoder: Any = None
+    data, at_end = b"", False
+    while True:
+        if not data and not at_end:
+            data = raw.read(INPUT_BYTES)
+            at_end = not data
+        if decoder is None:
+            if at_end:
+                return
+            data = data.lstrip(b"\0")
+            if not data:
+                continue
+            decoder = isal_zlib.decompressobj(wbits=GZIP_WBITS)
+        chunk = decoder.decompress(data, chunk_bytes)
+        if chunk:
+            yield chunk
+        if decoder.eof:
+            data, decoder = decoder.unused_data, None
+            continue
+        data = decoder.unconsumed_tail
+        if at_end and not data and not chunk:
+            raise EOFError("gzip stream truncated: it ends inside a member")
+
+
+def _unzstd(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """Zstandard frame after frame. Input goes in ZSTD_INPUT_BYTES pieces (the decoder has no output limit),
+    so one call yields at most ~32 MiB even for pathological ratios."""
+    context = zstandard.ZstdDecompressor()
+    decoder: Any = None
+    parts: list[bytes] = []
+    size = 0
+    while block := raw.read(INPUT_BYTES):
+        for start in range(0, len(block), ZSTD_INPUT_BYTES):
+            data = block[start : start + ZSTD_INPUT_BYTES]
+            while data:
+                decoder = decoder or context.decompressobj()
+                out = decoder.decompress(data)
+                data, decoder = (decoder.unused_data, None) if decoder.eof else (b"", decoder)
+                parts.append(out)
+                size += len(out)
+            if size >= chunk_bytes:
+                yield b"".join(parts)
+                parts, size = [], 0
+    if size:
+        yield b"".join(parts)
+    if decoder is not None:
+        raise EOFError("zstd stream truncated: it ends inside a frame")
+
+
+def _bunzip2(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """Bzip2 stream after stream (pbzip2 and `cat a.bz2 b.bz2` write several)."""
+    decoder: Any = None
+    data = b""
+    while True:
+        if not data and (decoder is None or decoder.needs_input):
+            data = raw.read(INPUT_BYTES)
+            if not data:
+                if decoder is not None:
+                    raise EOFError("bzip2 stream truncated: it ends inside a stream")
+                return
+        decoder = decoder or bz2.BZ2Decompressor()
+        chunk = decoder.decompress(data, chunk_bytes)
+        data = b""
+        if chunk:
+            yield chunk
+        if decoder.eof:
+            data, decoder = decoder.unused_data, None
+
+
+DECODERS = {"gzip": _gunzip, "zstd": _unzstd, "bz2": _bunzip2}
 
 
 def seekable_copy(raw: IO[bytes], *, directory: str | None = None) -> IO[bytes]:

@@ -7,11 +7,15 @@ from typing import Any
 
 from devo_sqs.processing.processors.access_logs import AwsAccessLogs
 from devo_sqs.processing.processors.base import Processor
+from devo_sqs.processing.processors.cloudwatch import CloudwatchLogs
 from devo_sqs.processing.processors.direct import DictProcessor
+from devo_sqs.processing.processors.jamf import Jamf
 from devo_sqs.processing.processors.json_documents import JsonArray, SingleJsonObject
+from devo_sqs.processing.processors.json_streams import JsonLineArrays, SeparatedJson, UnseparatedJson
 from devo_sqs.processing.processors.lines import LineSplit
 from devo_sqs.processing.processors.text_file import TextFile
 from devo_sqs.processing.processors.vpc_flow import VpcFlow
+from devo_sqs.processing.processors.windows import WindowsSecurity
 
 PROCESSORS: dict[str, Callable[..., Processor]] = {
     "line_split_processor": LineSplit,
@@ -20,6 +24,12 @@ PROCESSORS: dict[str, Callable[..., Processor]] = {
     "vpc_flow_processor": VpcFlow,
     "aws_access_logs_processor": AwsAccessLogs,
     "dict_processor": DictProcessor,
+    "separated_json_processor": SeparatedJson,
+    "unseparated_json_processor": UnseparatedJson,
+    "json_line_arrays_processor": JsonLineArrays,
+    "cloudwatch_logs_processor": CloudwatchLogs,
+    "windows_security_processor": WindowsSecurity,
+    "jamf_processor": Jamf,
     "text_file_processor": TextFile,
 }
 

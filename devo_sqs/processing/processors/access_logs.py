@@ -1,8 +1,11 @@
 """`aws_access_logs_processor`: space-separated access logs with "quoted" and [bracketed] fields
-(S3 server access, classic ELB, ALB, NLB) and CloudFront's tab-separated standard logs.
+(S3 server access, classic ELB, ALB, ALB connection logs, NLB) and CloudFront's tab-separated standard logs.
 
 The original line is sent. Fields are named after the AWS documentation's columns, lower-case, with
-`:`, `-`, spaces and brackets as `_`; columns AWS appends later are kept as `column_N`.
+`:`, `-`, spaces and brackets as `_`; columns AWS appends later are kept as `column_N` (N their position).
+Load balancers of every kind write to the same `elasticloadbalancing/` prefix, so for the load balancer types
+each line is named by the kind its first fields show (`tls` -> nlb, `http`/`h2`/... -> alb, a timestamp then a
+bare port -> alb_connection, a timestamp then `ip:port` -> elb), and by `log_type` when they show none.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ COLUMNS = {
         "response_processing_time elb_status_code target_status_code received_bytes sent_bytes request "
         "user_agent ssl_cipher ssl_protocol target_group_arn trace_id domain_name chosen_cert_arn "
         "matched_rule_priority request_creation_time actions_executed redirect_url error_reason "
-        "target:port_list target_status_code_list classification classification_reason conn_trace_id"
+        "target:port_list target_status_code_list classification classification_reason conn_trace_id "
+        "transformed_host transformed_uri request_transform_status"
+    ),
+    "alb_connection": (
+        "timestamp client_ip client_port listener_port tls_protocol tls_cipher tls_handshake_latency "
+        "leaf_client_cert_subject leaf_client_cert_validity leaf_client_cert_serial_number tls_verify_status "
+        "conn_trace_id"
     ),
     "elb": (
         "time elb client:port backend:port request_processing_time backend_processing_time "
@@ -35,10 +44,10 @@ COLUMNS = {
         "alpn_client_preference_list tls_connection_creation_time"
     ),
     "s3": (
-        "bucket_owner bucket time remote_ip requester request_id operation key request_uri http_status "
-        "error_code bytes_sent object_size total_time turn_around_time referer user_agent version_id host_id "
-        "signature_version cipher_suite authentication_type host_header tls_version access_point_arn "
-        "acl_required"
+        "Bucket_Owner Bucket Time Remote_IP Requester Request_ID Operation Key Request-URI HTTP_status "
+        "Error_Code Bytes_Sent Object_Size Total_Time Turn-Around_Time Referer User-Agent Version_Id Host_Id "
+        "Signature_Version Cipher_Suite Authentication_Type Host_Header TLS_version Access_Point_ARN aclRequired "
+        "Source_region"
     ),
     "cloudfront": (
         "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
@@ -47,8 +56,11 @@ COLUMNS = {
         "cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte "
         "x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end"
     ),
-}
-TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|\[([^\]]*)\]|(\S+)')
+}  # S3's documented names hold spaces ("Turn-Around Time"): written here with `_` to split the list on spaces
+LOAD_BALANCER_TYPES = frozenset(("alb", "alb_connection", "elb", "nlb"))
+ALB_REQUEST_TYPES = frozenset(("http", "https", "h2", "grpcs", "ws", "wss"))
+TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"(?!,)|\[([^\]]*)\](?=\s|$)|(\S+)')  # `"h2","http/1.1"`: one value
+ESCAPED = re.compile(r'\\(["\\])')
 NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
@@ -58,8 +70,23 @@ def column_name(documented: str) -> str:
 
 
 def tokens(line: str) -> list[str]:
-    """Split on spaces, keeping "quoted" (quotes removed) and [bracketed] values whole."""
-    return [quoted or bracketed or bare for quoted, bracketed, bare in TOKEN.findall(line)]
+    """Split on spaces, keeping "quoted" (quotes removed, `\\"` unescaped) and [bracketed] values whole."""
+    found = TOKEN.findall(line)
+    if "\\" in line:
+        return [ESCAPED.sub(r"\1", quoted) if quoted else bracketed or bare for quoted, bracketed, bare in found]
+    return [quoted or bracketed or bare for quoted, bracketed, bare in found]
+
+
+def load_balancer_type(values: list[str]) -> str | None:
+    """The kind of load balancer log a line is, from its first fields; None when they do not say."""
+    first = values[0]
+    if first in ALB_REQUEST_TYPES:
+        return "alb"
+    if first == "tls":
+        return "nlb"
+    if len(values) > 2 and first[:4].isdigit():
+        return "alb_connection" if values[2].isdigit() else "elb"
+    return None
 
 
 def named(names: list[str], values: list[str]) -> dict[str, Any]:
@@ -71,27 +98,39 @@ def named(names: list[str], values: list[str]) -> dict[str, Any]:
 
 class AwsAccessLogs:
     def __init__(self, config: AwsAccessLogsConfig, *, parse_records: bool) -> None:
-        self.cloudfront = config.log_type == "cloudfront"
-        self.names = [column_name(column) for column in COLUMNS[config.log_type].split()]
+        self.log_type = config.log_type
+        self.names = {kind: [column_name(column) for column in columns.split()] for kind, columns in COLUMNS.items()}
+        self.detects = config.log_type in LOAD_BALANCER_TYPES
         self.parse = parse_records
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
-        names = self.names
+        if self.log_type == "cloudfront":
+            yield from self._cloudfront(chunks, ctx)
+            return
         for block in line_blocks(chunks, ctx):
             lines = split_lines(block)
-            if self.cloudfront and lines and lines[0].startswith(b"#"):
+            yield Records(lines, [self._record(line) for line in lines] if self.parse else None)
+
+    def _record(self, line: bytes) -> dict[str, Any]:
+        values = tokens(line.decode())
+        kind = (load_balancer_type(values) or self.log_type) if self.detects and values else self.log_type
+        return named(self.names[kind], values)
+
+    def _cloudfront(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
+        """Tab-separated; `#Version`/`#Fields` lines are not sent, `#Fields` names the columns.
+        Values are kept as sent (URL-encoded)."""
+        names = self.names["cloudfront"]
+        for block in line_blocks(chunks, ctx):
+            lines = split_lines(block)
+            if block.startswith(b"#") or b"\n#" in block:
                 names = _cloudfront_fields(lines) or names
                 lines = [line for line in lines if not line.startswith(b"#")]
-            if not self.parse:
-                yield Records(lines, None)
-            elif self.cloudfront:
-                yield Records(lines, [named(names, line.decode().split("\t")) for line in lines])
-            else:
-                yield Records(lines, [named(names, tokens(line.decode())) for line in lines])
+            if lines:
+                yield Records(
+                    lines, [named(names, line.decode().split("\t")) for line in lines] if self.parse else None
+                )
 
 
 def _cloudfront_fields(lines: list[bytes]) -> list[str] | None:
-    for line in lines:
-        if line.startswith(b"#Fields:"):
-            return [column_name(field) for field in line[len(b"#Fields:") :].decode().split()]
-    return None
+    fields = [line for line in lines if line.startswith(b"#Fields:")]
+    return [column_name(field) for field in fields[-1][len(b"#Fields:") :].decode().split()] if fields else None

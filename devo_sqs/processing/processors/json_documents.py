@@ -1,4 +1,8 @@
-"""Processors for files that are one JSON document: `single_json_object_processor`, `json_array_processor`."""
+"""Processors for files that are one JSON document: `single_json_object_processor`, `json_array_processor`.
+
+A document up to STREAM_ABOVE_BYTES is parsed whole with orjson (the fast path); a larger one has its list of
+records streamed (big_documents), so memory stays bounded whatever the size.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +14,34 @@ import orjson
 from devo_sqs.config.processors import SingleJsonObjectConfig, _Empty
 from devo_sqs.errors import PermanentObjectError
 from devo_sqs.processing.processors.base import dig, json_records, key_path
+from devo_sqs.processing.processors.big_documents import stream_records
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.text import to_utf8
 
 MAX_DOCUMENT_BYTES = 512 << 20
+STREAM_ABOVE_BYTES = 16 << 20  # larger: streamed (big_documents); parsed whole, a document takes ~7x its size
 RECORDS_PER_RUN = 1000
 
 
-def read_document(chunks: Iterator[bytes], ctx: ObjectContext) -> Any:
-    """The whole file parsed as one JSON document; None for an empty file. A file that is not one JSON
-    document cannot be split into records at all: PermanentObjectError."""
+def read_head(chunks: Iterator[bytes], ctx: ObjectContext) -> tuple[list[bytes], bool]:
+    """The document's first chunks, up to STREAM_ABOVE_BYTES; True when that is the whole document."""
     parts: list[bytes] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
-        if size > MAX_DOCUMENT_BYTES:
-            raise PermanentObjectError(f"JSON document larger than {MAX_DOCUMENT_BYTES} bytes")
+        ctx.stats.bytes_read += len(chunk)
         parts.append(chunk)
-    ctx.stats.bytes_read += size
-    data = to_utf8(b"".join(parts).removeprefix(b"\xef\xbb\xbf"), ctx)
+        if size > STREAM_ABOVE_BYTES:
+            return parts, False
+    return parts, True
+
+
+def parse_document(parts: list[bytes], ctx: ObjectContext) -> Any:
+    """A whole document parsed in one orjson call; None for an empty file. A file that is not one JSON
+    document cannot be split into records at all: PermanentObjectError."""
+    joined = b"".join(parts)
+    parts.clear()
+    data = to_utf8(joined.removeprefix(b"\xef\xbb\xbf"), ctx)
     if not data.strip():
         return None
     try:
@@ -50,7 +63,12 @@ class SingleJsonObject:
         self.path = key_path(config.key)
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
-        document = read_document(chunks, ctx)
+        chunks = iter(chunks)
+        head, whole = read_head(chunks, ctx)
+        if not whole:
+            yield from stream_records(head, chunks, ctx, path=self.path)
+            return
+        document = parse_document(head, ctx)
         if document is None:
             return
         found = dig(document, self.path)
@@ -67,6 +85,11 @@ class JsonArray:
         pass
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
-        document = read_document(chunks, ctx)
+        chunks = iter(chunks)
+        head, whole = read_head(chunks, ctx)
+        if not whole:
+            yield from stream_records(head, chunks, ctx, path=None)
+            return
+        document = parse_document(head, ctx)
         if document is not None:
             yield from in_runs(document if isinstance(document, list) else [document])

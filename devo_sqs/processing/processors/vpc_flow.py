@@ -61,4 +61,9 @@ class VpcFlow:
 
 
 def _fields(names: list[str], line: bytes) -> dict[str, Any]:
-    return dict(zip(names, line.decode().split(), strict=False))
+    """Named by the header; values past it (a header that lost a field) are `column_N`, N their position."""
+    values = line.decode().split()
+    record: dict[str, Any] = dict(zip(names, values, strict=False))
+    for index in range(len(names), len(values)):
+        record[f"column_{index + 1}"] = values[index]
+    return record

@@ -1,0 +1,234 @@
+"""Decoding: gzip members, zstd frames, bzip2 streams, sniffing, broken objects, charsets, and bounded memory."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import random
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+import zstandard
+from isal import igzip
+
+from devo_sqs.config.models import Service
+from devo_sqs.errors import PermanentObjectError
+from devo_sqs.processing.decoding import decompressed_chunks, sniff
+from devo_sqs.processing.pipeline import ServicePipeline
+from devo_sqs.processing.records import ObjectContext
+from tests.unit.processing.parse_runs import measure_parse, parse, slow
+
+PAYLOAD = b"".join(b"record %05d of the test object\n" % n for n in range(20_000))
+HALVES = (PAYLOAD[:300_000], PAYLOAD[300_000:])
+COMPRESS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gzip.compress,
+    "zstd": zstandard.ZstdCompressor().compress,
+    "bz2": bz2.compress,
+}
+
+
+def decode(data: bytes, encoding: str, *, chunk_bytes: int = 1 << 16) -> tuple[bytes, list[int], str | None]:
+    """(everything decoded, chunk sizes, the PermanentObjectError message or None)."""
+    chunks: list[bytes] = []
+    try:
+        for chunk in decompressed_chunks(io.BytesIO(data), encoding, chunk_bytes=chunk_bytes):
+            chunks.append(chunk)
+    except PermanentObjectError as exc:
+        return b"".join(chunks), [len(c) for c in chunks], str(exc)
+    return b"".join(chunks), [len(c) for c in chunks], None
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd", "bz2"])
+def test_members_frames_and_streams_written_back_to_back_decode_as_one_object(encoding: str) -> None:
+    data = b"".join(COMPRESS[encoding](half) for half in HALVES)
+    assert decode(data, encoding)[::2] == (PAYLOAD, None)
+
+
+def test_zero_padding_between_and_after_gzip_members_is_skipped() -> None:
+    data = gzip.compress(HALVES[0]) + b"\0" * 512 + gzip.compress(HALVES[1]) + b"\0" * 100
+    assert decode(data, "gzip")[::2] == (PAYLOAD, None)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [
+        ("gzip", "cannot decode gzip content: gzip stream truncated: it ends inside a member"),
+        ("zstd", "cannot decode zstd content: zstd stream truncated: it ends inside a frame"),
+        ("bz2", "cannot decode bz2 content: bzip2 stream truncated: it ends inside a stream"),
+    ],
+)
+def test_a_truncated_object_yields_what_precedes_the_cut_then_fails_once(encoding: str, reason: str) -> None:
+    first = COMPRESS[encoding](HALVES[0])
+    second = COMPRESS[encoding](HALVES[1])
+    decoded, _, error = decode(first + second[: len(second) // 2], encoding)
+    assert error == reason
+    assert decoded.startswith(HALVES[0])
+    assert PAYLOAD.startswith(decoded)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (
+            b"\x1f\x8b\x07" + b"\0" * 20,
+            "cannot decode gzip content: Error -5 Gzip/zlib wrapper specifies unsupported compress method",
+        ),
+        (b"plain text, not gzip", "cannot decode gzip content: Error -4 Invalid gzip/zlib wrapper found"),
+    ],
+)
+def test_a_corrupt_gzip_header_fails_the_object_without_output(data: bytes, reason: str) -> None:
+    assert decode(data, "gzip") == (b"", [], reason)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "zstd", "bz2", "none", "auto"])
+def test_an_empty_object_has_no_content_and_no_error(encoding: str) -> None:
+    stream, sniffed = sniff(io.BytesIO(b"")) if encoding == "auto" else (io.BytesIO(b""), encoding)
+    assert decode(stream.read(), sniffed) == (b"", [], None)
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (gzip.compress(b"x"), "gzip"),
+        (zstandard.ZstdCompressor().compress(b"x"), "zstd"),
+        (bz2.compress(b"x"), "bz2"),
+        (b"PAR1....PAR1", "parquet"),
+        (b"BZ", "none"),
+        (b"\x1f", "none"),
+        (b"hello", "none"),
+    ],
+)
+def test_auto_sniffs_the_magic_bytes_and_keeps_the_stream_whole(data: bytes, encoding: str) -> None:
+    stream, sniffed = sniff(io.BytesIO(data))
+    assert (sniffed, stream.read()) == (encoding, data)
+
+
+def test_output_chunks_stay_bounded_however_well_the_input_compresses() -> None:
+    zeros = b"\0" * (64 << 20)
+    _, gzip_sizes, _ = decode(gzip.compress(zeros), "gzip", chunk_bytes=1 << 20)
+    _, zstd_sizes, _ = decode(zstandard.ZstdCompressor().compress(zeros), "zstd", chunk_bytes=1 << 20)
+    assert sum(gzip_sizes) == sum(zstd_sizes) == len(zeros)
+    assert max(gzip_sizes) == 1 << 20
+    assert max(zstd_sizes) <= 33 << 20  # zstd's decoder has no output limit: 1 KiB of input at a time
+
+
+def lines_through(service: dict[str, object], data: bytes) -> tuple[list[bytes], ObjectContext]:
+    pipeline = ServicePipeline("test", Service.model_validate(service), sqs_values={})
+    ctx = ObjectContext(source="test.log")
+    messages = [message for _, run in pipeline.run(io.BytesIO(data), "k", ctx) for message in run]
+    return messages, ctx
+
+
+LINES = {"file_format": {"type": "line_split_processor"}, "routing_template": "my.app.test"}
+
+
+@pytest.mark.parametrize(
+    ("charset", "data", "expected"),
+    [
+        ("latin-1", b"caf\xe9\nna\xefve\n", ["café", "naïve"]),
+        ("cp1252", b"\x80 5\n", ["€ 5"]),
+        ("shift_jis", "ログ\n".encode("shift_jis"), ["ログ"]),
+    ],
+)
+def test_a_charset_names_any_ascii_compatible_python_codec(charset: str, data: bytes, expected: list[str]) -> None:
+    messages, ctx = lines_through({**LINES, "charset": charset, "encoding": "gzip"}, gzip.compress(data))
+    assert [message.decode() for message in messages] == expected
+    assert ctx.stats.replaced_bytes == 0
+
+
+def test_undecodable_utf8_bytes_are_replaced_and_counted_never_fatal() -> None:
+    messages, ctx = lines_through({**LINES, "encoding": "none"}, b"ok \xff\xfe end\nfine \xe2\x82\xac\n")
+    assert messages == ["ok \ufffd\ufffd end".encode(), "fine €".encode()]
+    assert ctx.stats.replaced_bytes == 2
+
+
+VPC_HEADER = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action "
+VPC_HEADER += b"log-status\n"
+
+
+def vpc_lines(count: int, *, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    return b"".join(
+        b"2 123456789012 eni-%017x 10.%d.%d.%d 172.31.%d.%d %d %d 6 %d %d %d %d %s OK\n"
+        % (
+            rng.getrandbits(64),
+            rng.randrange(256),
+            rng.randrange(256),
+            rng.randrange(256),
+            rng.randrange(256),
+            rng.randrange(256),
+            rng.randrange(65536),
+            rng.randrange(1024),
+            rng.randrange(1, 500),
+            rng.randrange(40, 10**6),
+            1669842701 + n,
+            1669842760 + n,
+            (b"ACCEPT", b"REJECT")[n % 2],
+        )
+        for n in range(count)
+    )
+
+
+def test_parse_delivers_the_records_before_a_gzip_truncation_then_prints_one_error_and_exits_1(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    body = vpc_lines(20_000)
+    compressed = gzip.compress(VPC_HEADER + body)
+    truncated = compressed[: len(compressed) * 2 // 3]
+    path = tmp_path / "flow.log.gz"
+    path.write_bytes(truncated)
+    readable = zlib.decompressobj(31).decompress(truncated)  # all that can be decoded before the cut
+    expected = readable.split(b"\n")[1:-1]  # minus the header and the line cut short
+
+    result = parse(capsysbinary, "--service", "aws_sqs_vpc", path)
+
+    assert result.code == 1
+    assert [message.encode() for message in result.messages] == expected
+    assert 10_000 < len(expected) < 20_000
+    assert set(result.tags) == {"cloud.aws.vpc.flow"}
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        f"{path}: ERROR cannot decode gzip content: gzip stream truncated: it ends inside a member "
+        f"(records={len(expected)} sent={len(expected)} filtered=0 failed=0 replaced_bytes=0 bytes="
+    )
+
+
+def write_vpc_gzip(path: Path, decompressed_bytes: int) -> int:
+    """Stream a VPC flow log of about `decompressed_bytes` to `path`; returns the number of records."""
+    block = vpc_lines(10_000)
+    blocks = -(-decompressed_bytes // len(block))
+    with igzip.open(path, "wb", compresslevel=1) as out:
+        out.write(VPC_HEADER)
+        for _ in range(blocks):
+            out.write(block)
+    return blocks * 10_000
+
+
+def assert_parse_stays_small(directory: Path, decompressed_bytes: int, *, limit_bytes: int) -> None:
+    """Generate the object in `directory`, parse it with --summary in its own process, delete it."""
+    path = directory / "flow.log.gz"
+    records = write_vpc_gzip(path, decompressed_bytes)
+    try:
+        result = measure_parse("--summary", "--service", "aws_sqs_vpc", path)
+    finally:
+        path.unlink()
+    peak_mib = result.peak_rss_bytes / 2**20
+    print(
+        f"VPC {decompressed_bytes >> 20} MiB: {records} records in {result.seconds:.1f} s, peak RSS {peak_mib:.0f} MiB"
+    )
+    assert result.code == 0
+    assert orjson.loads(result.stdout) == {"cloud.aws.vpc.flow": records}
+    assert result.peak_rss_bytes < limit_bytes
+
+
+def test_parse_summary_of_a_100_mb_vpc_object_stays_under_200_mb_of_rss(tmp_path: Path) -> None:
+    assert_parse_stays_small(tmp_path, 100 << 20, limit_bytes=200 << 20)
+
+
+@slow
+def test_parse_summary_of_a_2_gb_vpc_object_stays_under_200_mb_of_rss(tmp_path: Path) -> None:
+    assert_parse_stays_small(tmp_path, 2 << 30, limit_bytes=200 << 20)
