@@ -17,7 +17,7 @@ class Channels:
     batches: Queue[bytes]  # input -> output: msgpack record batches (bounded: the backpressure)
     acks: Queue[bytes]  # output -> input: msgpack acknowledgement lists
     logs: Queue[Any]  # children -> parent: log records
-    results: Queue[Any]  # children -> parent: final statistics at exit
+    status: Queue[Any]  # children -> parent: (side, snapshot of their counters) every few seconds and at exit
     stop_input: Event  # parent -> input: stop receiving, drain, exit
     stop_output: Event  # parent -> output: the input is gone; deliver what is queued, exit
 
@@ -27,7 +27,7 @@ class Channels:
             batches=CONTEXT.Queue(maxsize=max_batches),
             acks=CONTEXT.Queue(),
             logs=CONTEXT.Queue(),
-            results=CONTEXT.Queue(),
+            status=CONTEXT.Queue(),
             stop_input=CONTEXT.Event(),
             stop_output=CONTEXT.Event(),
         )

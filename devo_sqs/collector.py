@@ -4,20 +4,39 @@ reverse order so everything the input handed over is delivered (or left in SQS) 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from devo_sqs import logs
 from devo_sqs.channels import CONTEXT, Channels
 from devo_sqs.config.models import CollectorConfig
 from devo_sqs.ingest.process import DRAIN_SECONDS, run_input_process
+from devo_sqs.metrics import serve
 from devo_sqs.output.process import run_output_process
+from devo_sqs.status import latest
 
 log = logging.getLogger(__name__)
 
 JOIN_SECONDS = DRAIN_SECONDS + 3.0
+HEARTBEAT_FILE = "heartbeat"
+HEARTBEAT_SECONDS = 10.0
+
+
+class Heartbeat:
+    """Touches a file in the state directory while both child processes live (`devo-sqs health` reads it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._last = 0.0
+
+    def beat(self) -> None:
+        if time.monotonic() - self._last >= HEARTBEAT_SECONDS:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+            self._last = time.monotonic()
 
 
 class Collector:
@@ -26,8 +45,9 @@ class Collector:
         wrap = config.globals.queue_wrap_max_size_in_messages
         self.channels = Channels.create(max_batches=max(2, config.globals.queue_max_size_in_messages // wrap))
         self._stop_requested = threading.Event()
-        self.results: dict[str, Any] = {}
+        self.results: dict[str, Any] = {}  # the latest snapshot of each child process, by side
         self._listener = logs.start_listener(self.channels.logs)
+        self._heartbeat = Heartbeat(Path(config.globals.persistence.config.directory_name) / HEARTBEAT_FILE)
         self.output: BaseProcess = CONTEXT.Process(
             target=run_output_process, args=(config, self.channels), name="OutputProcess", daemon=False
         )
@@ -38,6 +58,10 @@ class Collector:
     def start(self) -> None:
         self.output.start()
         self.input.start()
+        port = self.config.globals.metrics_port
+        if port is not None:
+            serve(port, lambda: self.results)
+            log.info("Serving Prometheus metrics on port %d (/metrics)", port)
 
     def request_stop(self) -> None:
         """Safe from a signal handler: only sets a flag."""
@@ -46,7 +70,10 @@ class Collector:
     def wait(self, *, poll_seconds: float = 0.5) -> int:
         """Run until a stop is requested or a child dies; then stop in order. Returns the exit code."""
         while not self._stop_requested.wait(poll_seconds):
-            if not (self.input.is_alive() and self.output.is_alive()):
+            latest(self.channels.status, self.results)
+            if self.input.is_alive() and self.output.is_alive():
+                self._heartbeat.beat()
+            else:
                 log.error(
                     "A collector process exited unexpectedly (input=%s, output=%s)",
                     self.input.exitcode,
@@ -60,24 +87,19 @@ class Collector:
     def stop(self) -> None:
         log.info("Stopping: input first, then output")
         self.channels.stop_input.set()
-        _join_or_kill(self.input)
+        self._join_or_kill(self.input)
         self.channels.stop_output.set()
-        _join_or_kill(self.output)
-        self._collect_results()
+        self._join_or_kill(self.output)
+        latest(self.channels.status, self.results)
         self._listener.stop()
 
-    def _collect_results(self) -> None:
-        while True:
-            try:
-                side, values = self.channels.results.get(timeout=0.2)
-            except queue.Empty:
-                return
-            self.results[side] = values
-
-
-def _join_or_kill(process: BaseProcess) -> None:
-    process.join(JOIN_SECONDS)
-    if process.is_alive():
-        log.error("%s did not stop within %.0f s; terminating it", process.name, JOIN_SECONDS)
-        process.kill()
-        process.join(2)
+    def _join_or_kill(self, process: BaseProcess) -> None:
+        """Wait for a child (reading its status meanwhile, so its last snapshot never blocks its exit)."""
+        deadline = time.monotonic() + JOIN_SECONDS
+        while process.is_alive() and time.monotonic() < deadline:
+            process.join(0.2)
+            latest(self.channels.status, self.results)
+        if process.is_alive():
+            log.error("%s did not stop within %.0f s; terminating it", process.name, JOIN_SECONDS)
+            process.kill()
+            process.join(2)

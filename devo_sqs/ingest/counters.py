@@ -1,11 +1,15 @@
-"""The InputProcess's running totals, shared by its threads."""
+"""The InputProcess's running totals, shared by its threads, per input and per service."""
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from devo_sqs.processing.records import ObjectStats
+
+SERVICE_FIELDS = ("objects", "records_sent", "records_filtered", "records_failed", "bytes_read", "seconds")
 
 
 @dataclass
@@ -21,14 +25,18 @@ class InputCounters:
     records_filtered: int = 0
     records_failed: int = 0
     bytes_read: int = 0
+    message_age_seconds: float = 0.0  # how long the newest received message waited in SQS: the lag
+    _by_service: defaultdict[str, dict[str, float]] = field(
+        default_factory=lambda: defaultdict(lambda: dict.fromkeys(SERVICE_FIELDS, 0.0)), repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, **increments: int) -> None:
+    def add(self, **increments: float) -> None:
         with self._lock:
             for name, value in increments.items():
                 setattr(self, name, getattr(self, name) + value)
 
-    def add_object(self, stats: ObjectStats) -> None:
+    def add_object(self, stats: ObjectStats, *, service: str, seconds: float) -> None:
         self.add(
             objects_processed=1,
             records_sent=stats.sent,
@@ -36,7 +44,18 @@ class InputCounters:
             records_failed=stats.failed,
             bytes_read=stats.bytes_read,
         )
-
-    def snapshot(self) -> dict[str, int]:
         with self._lock:
-            return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+            totals = self._by_service[service]
+            for name, value in zip(
+                SERVICE_FIELDS, (1, stats.sent, stats.filtered, stats.failed, stats.bytes_read, seconds), strict=True
+            ):
+                totals[name] += value
+
+    def set_message_age(self, seconds: float) -> None:
+        self.message_age_seconds = max(0.0, seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+            values["services"] = {name: dict(totals) for name, totals in self._by_service.items()}
+            return values

@@ -10,6 +10,7 @@ import queue
 import time
 from multiprocessing.queues import Queue
 from pathlib import Path
+from typing import Any
 
 from devo_sqs import logs
 from devo_sqs.channels import Channels
@@ -29,6 +30,7 @@ from devo_sqs.monitor import MemoryMonitor
 from devo_sqs.persistence.state import DeliveryState
 from devo_sqs.process_guard import ignore_terminal_signals, parent_alive
 from devo_sqs.processing.services import ServiceRouter
+from devo_sqs.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +103,9 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
         Puller(deps, name=f"AWSsqsPuller({label})" if index == 0 else f"AWSsqsPuller({label})#{index}")
         for index in range(spec.puller_threads)
     ]
+    reporter = StatusReporter("input", lambda: _snapshot(counters, tracker, channels), channels.status)
     helpers: list[Worker] = [
+        reporter,
         setup,
         deleter,
         AckListener(channels.acks, tracker),
@@ -117,8 +121,19 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
             break
     _stop(pullers, helpers, tracker)
     channels.batches.cancel_join_thread()  # what is still buffered was never acknowledged: it stays in SQS
-    channels.results.put(("input", counters.snapshot()))
+    reporter.report()
     log.info("Process stopped: %s", counters.snapshot())
+
+
+def _snapshot(counters: InputCounters, tracker: MessageTracker, channels: Channels) -> dict[str, Any]:
+    return {**counters.snapshot(), "messages_in_flight": len(tracker.in_flight()), "queue_batches": _qsize(channels)}
+
+
+def _qsize(channels: Channels) -> int:
+    try:
+        return channels.batches.qsize()
+    except NotImplementedError:  # macOS has no sem_getvalue
+        return -1
 
 
 def _offer(channels: Channels, batch: Batch) -> None:

@@ -100,10 +100,13 @@ class Puller(Worker):
             MaxNumberOfMessages=self.spec.sqs_max_messages,
             WaitTimeSeconds=self.spec.sqs_wait_timeout,
             VisibilityTimeout=self.spec.sqs_visibility_timeout,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         self.deps.counters.add(messages_received=len(messages))
+        if messages:
+            sent_ms = max(int(m.get("Attributes", {}).get("SentTimestamp", 0)) for m in messages)
+            self.deps.counters.set_message_age(time.time() - sent_ms / 1000 if sent_ms else 0.0)
         return messages
 
     def handle(self, message: dict[str, Any]) -> None:
@@ -171,7 +174,7 @@ class Puller(Worker):
             self.deps.counters.add(objects_failed=1)
             raise
         checkpoint.finished(builder.end_object())
-        self.deps.counters.add_object(ctx.stats)
+        self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
         log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
 
     def _skip_reason(self, ref: ObjectRef, pipeline: ServicePipeline | None) -> str:
@@ -191,7 +194,7 @@ class Puller(Worker):
         ctx = ObjectContext(source="message body")
         for tag, messages in pipeline.run_body(body.encode(), ctx):
             builder.add(tag, messages)
-        self.deps.counters.add_object(ctx.stats)
+        self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
 
     def _builder(self, inflight: InFlight, *, source: str) -> BatchBuilder:
         return BatchBuilder(

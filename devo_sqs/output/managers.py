@@ -11,6 +11,7 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from devo_sqs.config.models import ConsoleOutput, DevoOutput, SyslogOutput
 from devo_sqs.lifecycle import Worker
@@ -148,6 +149,23 @@ class SenderManager:
 
     def spooled_batches(self) -> int:
         return sum(len(spool) for spool in self.spools.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters for the parent: delivered records by tag, spooled records, queues, per-connection state."""
+        return {
+            **self.stats.snapshot(),
+            "queue_batches": self.queue_size(),
+            "spool_batches": self.spooled_batches(),
+            "spool_bytes": sum(spool.size_bytes for spool in self.spools.values()),
+            "connections": {
+                thread.name: {
+                    "reconnects": thread.reconnects,
+                    "down": thread.output_down,
+                    "open": thread.sender.is_open,
+                }
+                for thread in self.threads
+            },
+        }
 
     def status_lines(self) -> list[str]:
         lines = [

@@ -24,6 +24,7 @@ from devo_sqs.messages import KINDS, Ack, decode_batch, encode_acks
 from devo_sqs.monitor import MemoryMonitor
 from devo_sqs.output.managers import ManagerMonitor, SenderManager
 from devo_sqs.process_guard import ignore_terminal_signals, parent_alive
+from devo_sqs.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,9 @@ def run_output_process(config: CollectorConfig, channels: Channels) -> None:
     )
     logging.getLogger().addHandler(InternalLogHandler(events))
     consumer = BatchConsumer(channels.batches, managers)  # type: ignore[arg-type]
+    reporter = StatusReporter("output", lambda: {kind: m.snapshot() for kind, m in managers.items()}, channels.status)
     helpers: list[Worker] = [
+        reporter,
         MemoryMonitor(period_seconds=config.globals.gc_period_in_sec),
         *(ManagerMonitor(m, period_seconds=config.globals.sender_stats_period_in_sec) for m in managers.values()),
     ]
@@ -103,7 +106,7 @@ def run_output_process(config: CollectorConfig, channels: Channels) -> None:
         for line in manager.status_lines():
             log.info("%s", line)
     channels.acks.cancel_join_thread()  # the input process is gone; nobody reads late acknowledgements
-    channels.results.put(("output", {kind: manager.stats.snapshot() for kind, manager in managers.items()}))
+    reporter.report()
     log.info("Process stopped")
 
 

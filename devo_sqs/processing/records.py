@@ -49,6 +49,10 @@ class ObjectContext:
             shown = sample[:120] if isinstance(sample, str) else sample[:120].decode("utf-8", "replace")
             log.warning("Skipped a malformed record in %s: %s: %r", self.source, reason, shown)
 
+    @property
+    def elapsed_seconds(self) -> float:
+        return time.monotonic() - self._started
+
     def summary(self) -> str:
         s = self.stats
         return (

@@ -1,0 +1,96 @@
+"""Prometheus `/metrics` (opt-in `globals.metrics_port`), served by the parent process from the latest
+snapshots the two child processes report (see `status.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from prometheus_client import start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+Snapshots = Callable[[], Mapping[str, Mapping[str, Any]]]
+
+INPUT_COUNTERS = {
+    "messages_received": "SQS messages received",
+    "messages_deleted": "SQS messages deleted after delivery",
+    "messages_failed": "SQS messages that failed (left for a retry, the DLQ or deleted as poison)",
+    "notifications_ignored": "notification events without objects (s3:TestEvent, deletions, ...)",
+    "objects_processed": "S3 objects read to the end",
+    "objects_skipped": "S3 objects skipped (filename filters, no service, already delivered)",
+    "objects_failed": "S3 objects that failed",
+    "bytes_read": "decompressed bytes read from S3 objects",
+}
+SERVICE_OUTCOMES = {"records_sent": "sent", "records_filtered": "filtered", "records_failed": "failed"}
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, snapshots: Snapshots) -> None:
+        self._snapshots = snapshots
+
+    def collect(self) -> Iterator[Metric]:
+        snapshots = self._snapshots()
+        yield from _input_metrics(snapshots.get("input", {}))
+        yield from _output_metrics(snapshots.get("output", {}))
+
+
+def serve(port: int, snapshots: Snapshots) -> CollectorRegistry:
+    """Serve /metrics on `port` from a daemon thread (prometheus_client's own HTTP server)."""
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(snapshots))
+    start_http_server(port, registry=registry)
+    return registry
+
+
+def _input_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
+    for name, documentation in INPUT_COUNTERS.items():
+        yield CounterMetricFamily(f"devo_sqs_{name}", documentation, value=snapshot.get(name, 0))
+    records = CounterMetricFamily("devo_sqs_records", "records per service and outcome", labels=["service", "outcome"])
+    seconds = CounterMetricFamily(
+        "devo_sqs_object_processing_seconds", "time spent reading objects", labels=["service"]
+    )
+    objects = CounterMetricFamily("devo_sqs_service_objects", "objects read per service", labels=["service"])
+    for service, totals in sorted(snapshot.get("services", {}).items()):
+        for field, outcome in SERVICE_OUTCOMES.items():
+            records.add_metric([service, outcome], totals.get(field, 0))
+        seconds.add_metric([service], totals.get("seconds", 0.0))
+        objects.add_metric([service], totals.get("objects", 0))
+    yield from (records, seconds, objects)
+    yield GaugeMetricFamily(
+        "devo_sqs_messages_in_flight", "SQS messages being worked on", snapshot.get("messages_in_flight", 0)
+    )
+    yield GaugeMetricFamily(
+        "devo_sqs_queue_batches",
+        "record batches waiting between the input and output processes",
+        snapshot.get("queue_batches", 0),
+    )
+    yield GaugeMetricFamily(
+        "devo_sqs_sqs_message_age_seconds",
+        "how long the newest received message had waited in SQS (the collector's lag)",
+        snapshot.get("message_age_seconds", 0.0),
+    )
+
+
+def _output_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
+    delivered = CounterMetricFamily(
+        "devo_sqs_records_delivered", "records confirmed by every output", labels=["manager"]
+    )
+    spooled = CounterMetricFamily(
+        "devo_sqs_records_spooled", "records put in emergency persistence", labels=["manager"]
+    )
+    queued = GaugeMetricFamily("devo_sqs_sender_queue_batches", "batches waiting for a sender", labels=["manager"])
+    spool_batches = GaugeMetricFamily("devo_sqs_spool_batches", "batches in emergency persistence", labels=["manager"])
+    spool_bytes = GaugeMetricFamily("devo_sqs_spool_bytes", "disk used by emergency persistence", labels=["manager"])
+    reconnects = CounterMetricFamily("devo_sqs_sender_reconnects", "failed writes and reconnects", labels=["sender"])
+    down = GaugeMetricFamily("devo_sqs_sender_down", "1 while an output is down and batches spool", labels=["sender"])
+    for manager, values in sorted(snapshot.items()):
+        delivered.add_metric([manager], values.get("total", 0))
+        spooled.add_metric([manager], values.get("spooled", 0))
+        queued.add_metric([manager], values.get("queue_batches", 0))
+        spool_batches.add_metric([manager], values.get("spool_batches", 0))
+        spool_bytes.add_metric([manager], values.get("spool_bytes", 0))
+        for sender, state in sorted(values.get("connections", {}).items()):
+            reconnects.add_metric([sender], state.get("reconnects", 0))
+            down.add_metric([sender], 1.0 if state.get("down") else 0.0)
+    yield from (delivered, spooled, queued, spool_batches, spool_bytes, reconnects, down)
