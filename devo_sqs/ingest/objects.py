@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from typing import IO, Any, cast
 
@@ -83,3 +84,35 @@ def classify(exc: Exception, ref: ObjectRef) -> ObjectError:
             return PermanentObjectError(code, bucket=ref.bucket, key=ref.key)
         return RetryableObjectError(code or str(exc), bucket=ref.bucket, key=ref.key)
     return RetryableObjectError(f"{type(exc).__name__}: {exc}", bucket=ref.bucket, key=ref.key)
+
+
+class HashingReader(io.RawIOBase):
+    """Counts and MD5-hashes the object's bytes as they are read (for `send_md5_message` audit events)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._raw.read(-1 if size is None else size)
+        self.md5.update(data)
+        self.size += len(data)
+        return data
+
+    def finish(self) -> None:
+        """Read what the processor left unread, so the digest covers the whole object."""
+        while self.read(1 << 20):
+            pass
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
+import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devo_sqs.backoff import Backoff
@@ -19,7 +20,7 @@ from devo_sqs.errors import NotificationError, ObjectError, PermanentObjectError
 from devo_sqs.ingest.batching import BatchBuilder, Segment
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.notifications import ObjectRef, parse_notification
-from devo_sqs.ingest.objects import open_object
+from devo_sqs.ingest.objects import HashingReader, open_object
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker
 from devo_sqs.lifecycle import Worker
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MB = 1 << 20
 RETRY_FIRST_SECONDS = 5
+AUDIT_TAG = "my.app.sqs_collector.files"
 
 
 class Interrupted(Exception):
@@ -164,16 +166,22 @@ class Puller(Worker):
         builder.begin_object(checkpoint)
         try:
             with closing(open_object(self.deps.setup.s3, ref)) as body:
-                for tag, messages in pipeline.run(body, ref.key, ctx, spool_dir=self.deps.spool_dir):
+                audited = HashingReader(body) if pipeline.service.send_md5_message else None
+                stream = cast(IO[bytes], audited) if audited is not None else body
+                for tag, messages in pipeline.run(stream, ref.key, ctx, spool_dir=self.deps.spool_dir):
                     if self.spec.debug_mode:
                         self._trace(tag, messages)
                     builder.add(tag, messages)
+                if audited is not None:
+                    audited.finish()
         except ObjectError as exc:
             builder.end_object()
             exc.bucket, exc.key = ref.bucket, ref.key
             self.deps.counters.add(objects_failed=1)
             raise
         checkpoint.finished(builder.end_object())
+        if audited is not None:
+            builder.add(AUDIT_TAG, [audit_event(ref, audited, ctx, service=pipeline.name)])
         self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
         log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
 
@@ -265,6 +273,25 @@ class Puller(Worker):
     def _trace(self, tag: str, messages: list[bytes]) -> None:
         for message in messages:
             log.info("debug_mode: %s <- %s", tag, message.decode(errors="replace"))
+
+
+def audit_event(ref: ObjectRef, audited: HashingReader, ctx: ObjectContext, *, service: str) -> bytes:
+    """The `send_md5_message` event: which object, its digest and size, and what became of its records."""
+    stats = ctx.stats
+    return orjson.dumps(
+        {
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "etag": (ref.etag or "").strip('"'),
+            "md5": audited.md5.hexdigest(),
+            "size": audited.size,
+            "service": service,
+            "records": stats.records,
+            "sent": stats.sent,
+            "filtered": stats.filtered,
+            "failed": stats.failed,
+        }
+    )
 
 
 def _advance(segments: list[Segment]) -> None:

@@ -75,6 +75,9 @@ class SyslogSender:
     def close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
+            if self._compressor is not None:  # end the gzip member, so the peer sees a whole stream
+                with contextlib.suppress(OSError, ValueError):
+                    sock.sendall(self._compressor.flush())
             _discard_incoming(sock)
             with contextlib.suppress(OSError):
                 sock.close()
