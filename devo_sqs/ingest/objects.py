@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from typing import IO, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,6 +10,7 @@ from urllib3.exceptions import HTTPError
 
 from devo_sqs.errors import ObjectError, PermanentObjectError, RetryableObjectError
 from devo_sqs.ingest.notifications import ObjectRef
+from devo_sqs.streams import WrappedStream
 
 PERMANENT_CODES = frozenset(
     {
@@ -48,32 +48,39 @@ def _get(s3: Any, ref: ObjectRef, key: str) -> Any:
         raise classify(exc, ref) from exc
 
 
-class GuardedBody(io.RawIOBase):
+class GuardedBody(WrappedStream):
     """An S3 body whose network failures surface as RetryableObjectError, so decoders (which treat
     OSError as corrupt content) never mistake a dropped connection for a corrupt object."""
 
     def __init__(self, body: Any, ref: ObjectRef) -> None:
-        self._body = body
+        super().__init__(body)
         self._ref = ref
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int | None = -1) -> bytes:
         try:
-            data: bytes = self._body.read(None if size is None or size < 0 else size)
-            return data
+            return super().read(size)
         except (BotoCoreError, HTTPError, OSError) as exc:
             raise classify(exc, self._ref) from exc
 
-    def close(self) -> None:
-        self._body.close()
-        super().close()
+
+class HashingReader(WrappedStream):
+    """Counts and MD5-hashes the object's bytes as they are read (for `send_md5_message` audit events)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__(raw)
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.md5.update(data)
+        self.size += len(data)
+        return data
+
+    def finish(self) -> None:
+        """Read what the processor left unread, so the digest covers the whole object."""
+        while self.read(1 << 20):
+            pass
 
 
 def classify(exc: Exception, ref: ObjectRef) -> ObjectError:
@@ -84,35 +91,3 @@ def classify(exc: Exception, ref: ObjectRef) -> ObjectError:
             return PermanentObjectError(code, bucket=ref.bucket, key=ref.key)
         return RetryableObjectError(code or str(exc), bucket=ref.bucket, key=ref.key)
     return RetryableObjectError(f"{type(exc).__name__}: {exc}", bucket=ref.bucket, key=ref.key)
-
-
-class HashingReader(io.RawIOBase):
-    """Counts and MD5-hashes the object's bytes as they are read (for `send_md5_message` audit events)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = self._raw.read(-1 if size is None else size)
-        self.md5.update(data)
-        self.size += len(data)
-        return data
-
-    def finish(self) -> None:
-        """Read what the processor left unread, so the digest covers the whole object."""
-        while self.read(1 << 20):
-            pass
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()

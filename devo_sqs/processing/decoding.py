@@ -6,7 +6,6 @@ Everything is read in fixed-size chunks, so memory does not grow with the object
 from __future__ import annotations
 
 import bz2
-import io
 import shutil
 import tempfile
 import zlib
@@ -17,6 +16,7 @@ import zstandard
 from isal import isal_zlib
 
 from devo_sqs.errors import PermanentObjectError
+from devo_sqs.streams import WrappedStream
 
 CHUNK_BYTES = 1 << 20
 INPUT_BYTES = 1 << 20  # compressed bytes read at a time
@@ -27,29 +27,21 @@ ISAL_ERROR = cast(type[Exception], isal_zlib.error)  # its stub declares an inst
 DECODE_ERRORS = (OSError, EOFError, zlib.error, ISAL_ERROR, zstandard.ZstdError, ValueError)
 
 
-class PrefixedReader(io.RawIOBase):
+class PrefixedReader(WrappedStream):
     """A stream whose first bytes were already read (to sniff them), put back in front."""
 
     def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__(rest)
         self._head = head
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int | None = -1) -> bytes:
-        if self._head:
-            if size is None or size < 0:
-                data, self._head = self._head + self._rest.read(), b""
-                return data
-            data, self._head = self._head[:size], self._head[size:]
+        if not self._head:
+            return super().read(size)
+        if size is None or size < 0:
+            data, self._head = self._head + super().read(), b""
             return data
-        return self._rest.read(-1 if size is None else size)
+        data, self._head = self._head[:size], self._head[size:]
+        return data
 
 
 def sniff(raw: IO[bytes]) -> tuple[IO[bytes], str]:

@@ -9,7 +9,6 @@ import orjson
 
 from devo_sqs.config.processors import _Empty
 from devo_sqs.processing.processors.base import json_records
-from devo_sqs.processing.processors.json_documents import MAX_DOCUMENT_BYTES
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.text import to_utf8
 
@@ -26,6 +25,9 @@ def body_records(body: bytes, ctx: ObjectContext) -> Records:
     return json_records(document if isinstance(document, list) else [document])
 
 
+MAX_BODY_BYTES = 64 << 20  # one JSON value read whole: an SQS body is at most 256 KiB, an S3 object must be small
+
+
 class DictProcessor:
     """The dict processor on an S3 object: the whole object is one body."""
 
@@ -36,8 +38,8 @@ class DictProcessor:
         parts, size = [], 0
         for chunk in chunks:
             size += len(chunk)
-            if size > MAX_DOCUMENT_BYTES:
-                ctx.malformed(f"dict_processor input larger than {MAX_DOCUMENT_BYTES} bytes", chunk[:80])
+            if size > MAX_BODY_BYTES:
+                ctx.malformed(f"dict_processor input larger than {MAX_BODY_BYTES} bytes", chunk[:80])
                 return
             parts.append(chunk)
         yield body_records(b"".join(parts), ctx)
