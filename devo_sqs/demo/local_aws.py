@@ -48,9 +48,11 @@ class QueueSetup:
 
 
 class LocalAws:
-    """moto's threaded server on 127.0.0.1 (ephemeral port) plus boto3 clients pointed at it."""
+    """moto's threaded server on 127.0.0.1 plus boto3 clients pointed at it. moto keeps its state per process,
+    so every LocalAws of a process serves the same buckets and queues."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, port: int = 0) -> None:
+        self._port = port  # 0: any free port; a fixed one lets a test restart "the same" endpoint
         self._server: ThreadedMotoServer | None = None
         self._url = ""
         self._clients: dict[str, Any] = {}
@@ -59,7 +61,7 @@ class LocalAws:
     def start(self) -> LocalAws:
         """Serve in a background thread; werkzeug's per-request log lines are silenced."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self._url = f"http://{host}:{port}"

@@ -319,3 +319,41 @@ def test_do_not_send_runs_everything_but_sends_nothing_and_debug_mode_traces_rec
     assert "do_not_send: batch of 3 record(s) from s3://logs/app/part-0000.json.gz not sent" in log
     assert log.count("debug_mode: my.app.ndjson.") == 3
     assert '"records_sent": 3' in log or "'records_sent': 3," in log
+
+
+def test_aws_unreachable_is_retried_with_backoff_and_nothing_is_deleted_meanwhile(
+    moto: LocalAws, syslog_receiver: SyslogReceiver, tmp_path: Path
+) -> None:
+    port = _free_port()
+    flaky = LocalAws(port=port).start()  # the same moto state, behind an endpoint the test can cut
+    try:
+        queue = flaky.make_bucket_to_queue("logs", "collector")
+        first = put_objects(flaky, "logs", objects=1, records=500)
+        flaky.stop()
+        config = relay_config(tmp_path, queue, flaky, syslog_receiver.port)
+        config["inputs"]["sqs_collector"]["endpoint_url"] = f"http://127.0.0.1:{port}"
+        with CollectorProcess(config, directory=tmp_path) as collector:
+            assert wait_until(lambda: "Setup failed" in collector.log(), timeout=30)
+            flaky = LocalAws(port=port).start()
+            assert wait_until(lambda: received(syslog_receiver) == first, timeout=60), collector.log()[-2000:]
+            assert wait_until(lambda: drained(flaky, queue), timeout=30)
+            flaky.stop()
+            assert wait_until(lambda: "Receiving from" in collector.log(), timeout=60)
+            flaky = LocalAws(port=port).start()
+            second = put_objects(flaky, "logs", objects=1, records=500, first=500, prefix="app/later")
+            assert wait_until(lambda: received(syslog_receiver) == first + second, timeout=60), collector.log()[-2000:]
+            assert wait_until(lambda: drained(flaky, queue), timeout=30)
+            assert collector.terminate()[0] == 0
+    finally:
+        flaky.stop()
+    log = collector.log()
+    assert "Setup failed:" in log and "retrying in" in log
+    assert "Receiving from http://127.0.0.1" in log and " failed: " in log
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
