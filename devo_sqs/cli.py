@@ -1,4 +1,4 @@
-"""`devo-sqs run | validate | parse | demo`: argument parsing, exit codes and signals."""
+"""`devo-sqs run | validate | health | parse | demo`: argument parsing, exit codes and signals."""
 
 from __future__ import annotations
 
@@ -10,16 +10,28 @@ import sys
 from collections.abc import Sequence
 
 from devo_sqs import __version__, logs
-from devo_sqs.config.loader import load_config
+from devo_sqs.config.server_mode import (
+    COLLECTOR_CONFIG_ENV,
+    DEFAULT_COLLECTOR_CONFIG,
+    DEFAULT_JOB_CONFIG,
+    JOB_CONFIG_ENV,
+    load_config_source,
+)
 from devo_sqs.errors import ConfigError
 
 log = logging.getLogger("devo_sqs")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 
+CONFIG_HELP = (
+    "YAML or JSON configuration file; without it, Collector Server mode reads the job config "
+    f"(${JOB_CONFIG_ENV}, default {DEFAULT_JOB_CONFIG}) and the collector config "
+    f"(${COLLECTOR_CONFIG_ENV}, default {DEFAULT_COLLECTOR_CONFIG})"
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -39,23 +51,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="devo-sqs", description="Collect S3 log files announced on SQS into Devo.")
     parser.add_argument("--version", action="version", version=f"devo-sqs {__version__}")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="run the collector")
-    run.add_argument("config", help="YAML or JSON configuration file")
+    run.add_argument("config", nargs="?", help=CONFIG_HELP)
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check a configuration and print the resolved services")
-    validate.add_argument("config")
+    validate.add_argument("config", nargs="?", help=CONFIG_HELP)
     validate.set_defaults(handler=_validate)
+
+    health = commands.add_parser("health", help="exit 0 while the running collector's heartbeat is fresh")
+    health.add_argument("config", nargs="?", help=CONFIG_HELP)
+    health.add_argument(
+        "--max-age-seconds",
+        type=_positive_seconds,
+        default=60.0,
+        help="how old the heartbeat may be (default 60; the collector beats every 10 s)",
+    )
+    health.set_defaults(handler=_health)
 
     parse = commands.add_parser("parse", help="run a service's pipeline on local files, no AWS needed")
     parse.add_argument("--config", help="configuration file (default: the predefined services)")
-    parse.add_argument("--service", required=True, help="service name (predefined, or from --config)")
+    parse.add_argument(
+        "--service",
+        help="service name (predefined, or from --config); without it, the service --config chooses for each key",
+    )
     parse.add_argument("--key", help="the S3 key to assume for file variables (default: the file's path)")
+    parse.add_argument(
+        "--queue-url", help="SQS queue URL for [sqs-region]/[sqs-account] (default: --config's base_url, else null)"
+    )
     parse.add_argument("--summary", action="store_true", help="print per-tag counts as JSON instead of records")
     parse.add_argument("files", nargs="+")
     parse.set_defaults(handler=_parse)
@@ -65,8 +93,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, not {text!r}")
+    return seconds
+
+
 def _run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config, _ = load_config_source(args.config)
     from devo_sqs.collector import Collector
     from devo_sqs.processing.services import ServiceRouter
 
@@ -88,17 +126,32 @@ def _validate(args: argparse.Namespace) -> int:
     return validate(args.config)
 
 
+def _health(args: argparse.Namespace) -> int:
+    from devo_sqs.commands.health import check_health
+
+    return check_health(args.config, max_age_seconds=args.max_age_seconds)
+
+
 def _parse(args: argparse.Namespace) -> int:
     from devo_sqs.commands.parse import parse_files
 
     logs.configure_stderr(debug=False)
     return parse_files(
-        config_path=args.config, service=args.service, key=args.key, files=args.files, summary=args.summary
+        config_path=args.config,
+        service=args.service,
+        key=args.key,
+        files=args.files,
+        summary=args.summary,
+        queue_url=args.queue_url,
     )
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from devo_sqs.demo.run import run_demo
+    try:
+        from devo_sqs.demo.run import run_demo
+    except ModuleNotFoundError as exc:
+        print(f"devo-sqs demo needs its extra ({exc.name} is missing): pip install 'devo-sqs[demo]'", file=sys.stderr)
+        return EXIT_FAILURE
 
     logs.configure_stderr(debug=False)
     return run_demo()

@@ -12,6 +12,7 @@ from typing import Any
 
 from devo_sqs import logs
 from devo_sqs.channels import CONTEXT, Channels
+from devo_sqs.commands.health import heartbeat_path
 from devo_sqs.config.models import CollectorConfig
 from devo_sqs.ingest.process import DRAIN_SECONDS, run_input_process
 from devo_sqs.metrics import serve
@@ -21,7 +22,6 @@ from devo_sqs.status import latest
 log = logging.getLogger(__name__)
 
 JOIN_SECONDS = DRAIN_SECONDS + 3.0
-HEARTBEAT_FILE = "heartbeat"
 HEARTBEAT_SECONDS = 10.0
 
 
@@ -47,7 +47,7 @@ class Collector:
         self._stop_requested = threading.Event()
         self.results: dict[str, Any] = {}  # the latest snapshot of each child process, by side
         self._listener = logs.start_listener(self.channels.logs)
-        self._heartbeat = Heartbeat(Path(config.globals.persistence.config.directory_name) / HEARTBEAT_FILE)
+        self._heartbeat = Heartbeat(heartbeat_path(config.globals))
         self.output: BaseProcess = CONTEXT.Process(
             target=run_output_process, args=(config, self.channels), name="OutputProcess", daemon=False
         )

@@ -2,6 +2,9 @@
 
 Prints `tag<TAB>message` per record (newlines inside a message shown as `\\n`), or with `--summary` a JSON
 object of per-tag counts. Per-file statistics go to stderr. Exit 1 when a file could not be decoded.
+Without `--service` (with `--config`), each file goes to the service the collector would choose for its key.
+`[sqs-region]` and `[sqs-account]` come from `--queue-url`, else the configuration's queue; with neither they
+are unknown and render as `null`, as any unset variable does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import BinaryIO
 import orjson
 
 from devo_sqs.config.loader import load_config, parse_config
+from devo_sqs.config.models import QUEUE_URL, SqsInput
 from devo_sqs.errors import ConfigError, ObjectError
 from devo_sqs.processing.pipeline import ServicePipeline
 from devo_sqs.processing.records import ObjectContext
@@ -21,16 +25,25 @@ from devo_sqs.processing.services import ServiceRouter
 LOCAL_QUEUE = "https://sqs.local.amazonaws.com/000000000000/local"
 
 
-def parse_files(*, config_path: str | None, service: str, key: str | None, files: list[str], summary: bool) -> int:
-    router = _router(config_path, service)
+def parse_files(
+    *,
+    config_path: str | None,
+    service: str | None,
+    key: str | None,
+    files: list[str],
+    summary: bool,
+    queue_url: str | None = None,
+) -> int:
+    router = _router(config_path, service, queue_url)
     counts: Counter[str] = Counter()
     out = sys.stdout.buffer
     failures = 0
     for path in files:
         object_key = key or path
-        pipeline = router.pipeline_named(service, object_key)
+        pipeline = router.pipeline_for(object_key) if service is None else router.pipeline_named(service, object_key)
         if pipeline is None:
-            print(f"{path}: {service} has no dispatch rule for key {object_key!r}; skipped", file=sys.stderr)
+            claims = "no service claims" if service is None else f"{service} has no dispatch rule for"
+            print(f"{path}: {claims} key {object_key!r}; skipped", file=sys.stderr)
             continue
         if pipeline.skips(object_key):
             print(f"{path}: skipped by {pipeline.name} filename_filter_rules", file=sys.stderr)
@@ -62,16 +75,29 @@ def _one_line(message: bytes) -> bytes:
     return message.replace(b"\n", b"\\n").replace(b"\r", b"\\r") if b"\n" in message or b"\r" in message else message
 
 
-def _router(config_path: str | None, service: str) -> ServiceRouter:
-    if config_path:
-        config = load_config(config_path)
-    else:
-        config = parse_config(
-            {"inputs": {"sqs_collector": {"id": "parse", "base_url": LOCAL_QUEUE, "services": {service: {}}}}}
+def _router(config_path: str | None, service: str | None, queue_url: str | None) -> ServiceRouter:
+    if queue_url is not None and not QUEUE_URL.match(queue_url):
+        raise ConfigError(
+            [f"--queue-url: {queue_url!r} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)"]
         )
-    spec = config.inputs.sqs_collector
-    if service not in spec.services:
+    if service is None and config_path is None:
+        raise ConfigError(["--service is required without --config"])
+    spec = _input(config_path, service)
+    if service is not None and service not in spec.services:
         raise ConfigError(
             [f"--service: {service!r} is not a service of the configuration; known: {', '.join(spec.services)}"]
         )
+    if queue_url is not None:
+        spec = spec.model_copy(update={"base_url": queue_url, "region": None})
+    elif config_path is None:
+        return ServiceRouter(spec.services, sqs_values={})  # no queue: region and account unknown
     return ServiceRouter.for_input(spec)
+
+
+def _input(config_path: str | None, service: str | None) -> SqsInput:
+    if config_path:
+        return load_config(config_path).inputs.sqs_collector
+    config = parse_config(
+        {"inputs": {"sqs_collector": {"id": "parse", "base_url": LOCAL_QUEUE, "services": {service: {}}}}}
+    )
+    return config.inputs.sqs_collector

@@ -1,4 +1,4 @@
-"""`devo-sqs validate CONFIG`: every problem at once, or the resolved services exactly as they will run."""
+"""`devo-sqs validate [CONFIG]`: every problem at once, or the resolved services exactly as they will run."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import sys
 
 import yaml
 
-from devo_sqs.config.loader import load_config
+from devo_sqs.config.server_mode import load_config_source
 from devo_sqs.processing.services import ServiceRouter
 
 
-def validate(path: str) -> int:
-    config = load_config(path)
+def validate(path: str | None) -> int:
+    """`path` None: Collector Server mode (the job and collector config files)."""
+    config, source = load_config_source(path)
     spec = config.inputs.sqs_collector
     ServiceRouter.for_input(spec)
     resolved = {
+        "globals": config.globals.model_dump(mode="json"),
         "outputs": {name: output.model_dump(mode="json") for name, output in config.outputs.items()},
         "inputs": {"sqs_collector": spec.model_dump(mode="json", by_alias=True)},
     }
-    print(f"Configuration {path} is valid. Resolved (predefined definitions merged, defaults filled in):")
+    print(f"Configuration {source} is valid. Resolved (predefined definitions merged, defaults filled in):")
     yaml.safe_dump(resolved, sys.stdout, sort_keys=False, default_flow_style=False, width=120)
     return 0

@@ -1,13 +1,15 @@
 """Read a config file (YAML or JSON, collector or Collector Server job layout), merge the predefined
 service definitions into the user's overrides, and validate it all at once.
 
-Every problem is reported together, each with its path; nothing here touches the network.
+Every problem is reported together, each with its path; nothing here touches the network. YAML is read with
+YAML 1.2 booleans, so `on`, `off`, `yes`, `no` stay strings.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,36 +24,70 @@ from devo_sqs.errors import ConfigError
 
 OUTPUT_TYPES = ("console", "relay", "syslog", "devo_platform")
 
+BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+class ConfigYamlLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (only true/false). YAML 1.1 also reads on/off/yes/no as booleans,
+    which silently turns `{operator: split, on: /}` into a rule whose key is True."""
+
+
+ConfigYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigYamlLoader.add_implicit_resolver(BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+Locate = Callable[[tuple[Any, ...]], str]
+"""Turns a problem's location into the text shown before it (Collector Server mode adds the file)."""
+
+
+def dotted_path(loc: tuple[Any, ...]) -> str:
+    """`inputs.sqs_collector.base_url`; `(top level)` for the document itself."""
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def yaml_load(text: str) -> Any:
+    """YAML (or JSON) text as Python values, with YAML 1.2 booleans."""
+    return yaml.load(text, Loader=ConfigYamlLoader)  # a SafeLoader: builds no arbitrary objects
+
 
 @cache
 def predefined_services() -> dict[str, dict[str, Any]]:
     """The shipped service definitions, by name."""
     text = resources.files("devo_sqs.config").joinpath("collector_definitions.yaml").read_text("utf-8")
-    definitions: dict[str, dict[str, Any]] = yaml.safe_load(text)
+    definitions: dict[str, dict[str, Any]] = yaml_load(text)
     return definitions
 
 
 def load_config(path: str | Path) -> CollectorConfig:
     """Parse, merge and validate the file at `path`; raise ConfigError listing every problem."""
+    return parse_config(read_document(path))
+
+
+def read_document(path: str | Path) -> Any:
+    """The file's YAML/JSON content; unreadable or malformed files are ConfigErrors naming the path."""
     try:
         text = Path(path).read_text("utf-8")
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}"]) from None
     try:
-        raw = yaml.safe_load(text)
+        return yaml_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML/JSON: {exc}"]) from None
-    return parse_config(raw)
 
 
-def parse_config(raw: Any) -> CollectorConfig:
+def parse_config(raw: Any, *, locate: Locate = dotted_path) -> CollectorConfig:
+    """Validate a whole document; each problem is reported as `locate(path): reason`."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(["(top level): expected a mapping with 'inputs'"])
+        raise ConfigError([f"{locate(())}: expected a mapping with 'inputs'"])
     document = _collector_layout(raw)
     try:
         return CollectorConfig.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+        raise ConfigError([_describe(error, locate) for error in exc.errors()]) from None
 
 
 def _collector_layout(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,7 +95,8 @@ def _collector_layout(raw: Mapping[str, Any]) -> dict[str, Any]:
     document = dict(raw)
     if "global_overrides" in document:
         overrides = document.pop("global_overrides") or {}
-        document["globals"] = {**(document.get("globals") or {}), **overrides}
+        base = document.get("globals") or {}
+        document["globals"] = merge_service(base, overrides) if isinstance(base, Mapping) else base
     inputs = document.get("inputs")
     if isinstance(inputs, Mapping):
         document["inputs"] = {name: _with_definitions(spec) for name, spec in inputs.items()}
@@ -79,7 +116,8 @@ def _with_definitions(input_spec: Any) -> Any:
 
 
 def merge_service(base: Mapping[str, Any], overrides: Any) -> Any:
-    """Overrides win; nested mappings merge, except a `{type: ...}` mapping whose type changes."""
+    """Overrides win; nested mappings merge, except a `{type: ...}` mapping whose type changes.
+    (Also how `global_overrides` merge over `globals`.)"""
     if not isinstance(overrides, Mapping):
         return overrides
     merged = copy.deepcopy(dict(base))
@@ -94,10 +132,10 @@ def merge_service(base: Mapping[str, Any], overrides: Any) -> Any:
     return merged
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def _describe(error: Mapping[str, Any], locate: Locate) -> str:
     """`inputs.sqs_collector.services.x.file_format.type: unknown processor 'y'; known: ...`"""
     loc = _without_union_tags(tuple(error["loc"]))
-    path = ".".join(str(part) for part in loc) or "(top level)"
+    path = locate(loc)
     if error["type"] == "union_tag_invalid":
         tag = error["ctx"]["tag"]
         what = "processor" if loc and loc[-1] == "file_format" else "type"

@@ -320,5 +320,5 @@ def _console_only() -> dict[str, Output]:
 
 class CollectorConfig(Strict):
     globals: Globals = Field(default_factory=Globals)
-    outputs: dict[str, Output] = Field(default_factory=_console_only, description="default: the console")
+    outputs: dict[str, Output] = Field(default_factory=_console_only, min_length=1, description="default: the console")
     inputs: Inputs

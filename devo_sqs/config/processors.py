@@ -32,6 +32,19 @@ class UnseparatedJsonConfig(_Options):
 
 class SingleJsonObjectConfig(_Options):
     key: str | KeyPath | None = Field(None, description="the list of records inside the document")
+    fallback_key: str | KeyPath | None = Field(
+        None,
+        description="where the records are in a document without `key` (AWS Config's oversized change "
+        "notifications hold one `configurationItem`); documents up to 16 MiB",
+    )
+
+
+class JsonLineArraysConfig(_Options):
+    text_lines: bool = Field(
+        False,
+        description="a line that does not start a JSON value is a record sent as written (without fields) "
+        "instead of a malformed one: files mixing JSON and text lines",
+    )
 
 
 class TextFileConfig(_Options):
@@ -85,7 +98,7 @@ PROCESSOR_CONFIGS: dict[str, type[_Options]] = {
     "unseparated_json_processor": UnseparatedJsonConfig,
     "single_json_object_processor": SingleJsonObjectConfig,
     "json_array_processor": _Empty,
-    "json_line_arrays_processor": _Empty,
+    "json_line_arrays_processor": JsonLineArraysConfig,
     "text_file_processor": TextFileConfig,
     "vpc_flow_processor": VpcFlowConfig,
     "aws_access_logs_processor": AwsAccessLogsConfig,

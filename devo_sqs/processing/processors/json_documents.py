@@ -57,10 +57,12 @@ def in_runs(values: list[Any]) -> Iterator[Records]:
 
 class SingleJsonObject:
     """The file is one JSON document; `key` names the list of records in it (CloudTrail `Records`,
-    Config `configurationItems`). Without `key` the document is the record."""
+    Config `configurationItems`), `fallback_key` where they are when `key` is absent. Without `key` the
+    document is the record."""
 
     def __init__(self, config: SingleJsonObjectConfig, *, parse_records: bool) -> None:
         self.path = key_path(config.key)
+        self.fallback = key_path(config.fallback_key)
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
         chunks = iter(chunks)
@@ -72,6 +74,8 @@ class SingleJsonObject:
         if document is None:
             return
         found = dig(document, self.path)
+        if found is None and self.fallback is not None:
+            found = dig(document, self.fallback)
         if found is None:
             ctx.malformed(f"no {'.'.join(map(str, self.path or []))!r} in the document", orjson.dumps(document))
             return

@@ -8,16 +8,19 @@ a larger object, and objects written over several lines, are sent as compact JSO
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
-from devo_sqs.config.processors import SeparatedJsonConfig, UnseparatedJsonConfig, _Empty
+from devo_sqs.config.processors import JsonLineArraysConfig, SeparatedJsonConfig, UnseparatedJsonConfig
 from devo_sqs.processing.processors.base import dig, json_records, key_path, parse_json_lines
 from devo_sqs.processing.processors.json_stream import json_values, value_spans
 from devo_sqs.processing.records import ObjectContext, Records
-from devo_sqs.processing.text import line_blocks, split_lines, without_bom
+from devo_sqs.processing.text import MAX_RECORD_BYTES, line_blocks, split_lines, without_bom
+
+STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes included
 
 
 class SeparatedJson:
@@ -89,32 +92,113 @@ class UnseparatedJson:
 class JsonLineArrays:
     """Lines each holding one or more JSON objects back to back (`{...}{...}` on one line, WAF and Lacework
     exports). Each object is a record, sent as written in the line; a line holding a JSON array gives one
-    record per element (sent as compact JSON). What is not JSON is counted and skipped."""
+    record per element, and an object written over several lines (pretty-printed) is one record; both are
+    sent as compact JSON. What is not JSON is counted and skipped, or with `text_lines` sent as a text record."""
 
-    def __init__(self, config: _Empty, *, parse_records: bool) -> None:
-        pass
+    def __init__(self, config: JsonLineArraysConfig, *, parse_records: bool) -> None:
+        self.text_lines = config.text_lines
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
+        reader = LineValues(ctx, text_lines=self.text_lines)
         for block in line_blocks(without_bom(chunks), ctx):
-            records = line_objects(split_lines(block), ctx)
+            records = reader.read(split_lines(block))
             if records.messages:
                 yield records
+        reader.finish()
 
 
-def line_objects(lines: list[bytes], ctx: ObjectContext) -> Records:
-    """The objects of whole lines: one orjson call per line when every line is one object (the usual case)."""
+class LineValues:
+    """The records of one object's successive lines. A value still open at the end of its line goes on over
+    the next lines until its brackets close (at most MAX_RECORD_BYTES are kept); a line starting with `{`
+    while one is open begins a new value, and the open one is counted as malformed."""
+
+    def __init__(self, ctx: ObjectContext, *, text_lines: bool) -> None:
+        self.ctx = ctx
+        self.text_lines = text_lines
+        self.depth = 0  # brackets still open; > 0 while a value spans lines
+        self.parts: list[bytes] = []  # its lines so far
+        self.size = 0
+        self.skipping = False  # its lines passed MAX_RECORD_BYTES: only its brackets are followed
+
+    def read(self, lines: list[bytes]) -> Records:
+        if not self.depth:
+            records = objects_only(lines)
+            if records is not None:
+                return records
+        records = Records([], [])
+        for line in lines:
+            self._line(records, line)
+        return records
+
+    def finish(self) -> None:
+        """The end of the object: a value still open there was cut short."""
+        self._abandon("a JSON value that never closes")
+
+    def _line(self, records: Records, line: bytes) -> None:
+        if self.depth and not line.startswith(b"{"):
+            self._continue(records, line)
+            return
+        self._abandon("a JSON value cut short by the next object")
+        if self.text_lines and line.lstrip()[:1] not in (b"{", b"["):
+            _add_text(records, line)
+        else:
+            self._values(records, line)
+
+    def _abandon(self, reason: str) -> None:
+        if self.depth and not self.skipping:
+            self.ctx.malformed(reason, self.parts[0][:200])
+        self._close()
+
+    def _continue(self, records: Records, line: bytes) -> None:
+        self.depth += depth_change(line)
+        if not self.skipping:
+            self.parts.append(line)
+            self.size += len(line) + 1
+            if self.size > MAX_RECORD_BYTES:
+                self.ctx.malformed(f"JSON value longer than {MAX_RECORD_BYTES} bytes", self.parts[0][:80])
+                self.parts, self.skipping = [], True
+        if self.depth <= 0:
+            text = b"\n".join(self.parts)
+            self._close()
+            if text:
+                self._values(records, text)
+
+    def _values(self, records: Records, text: bytes) -> None:
+        spans, rest = value_spans(text, self.ctx, final=False)
+        for span, value in spans:
+            _add_object(records, orjson.dumps(value) if b"\n" in span else span, value, self.ctx)
+        depth = depth_change(rest) if rest else 0
+        if depth > 0:
+            self.depth, self.parts, self.size = depth, [rest], len(rest)
+        elif rest:
+            self.ctx.malformed("not JSON", rest[:200])
+
+    def _close(self) -> None:
+        self.depth, self.parts, self.size, self.skipping = 0, [], 0, False
+
+
+def objects_only(lines: list[bytes]) -> Records | None:
+    """The lines as records when each is exactly one object (the usual case: one orjson call per line)."""
     loads = orjson.loads
     try:
         parsed = [loads(line) for line in lines]
-        if all(type(value) is dict for value in parsed):
-            return Records(lines, parsed)
     except orjson.JSONDecodeError:
-        pass
-    records = Records([], [])
-    for line in lines:
-        for text, value in value_spans(line, ctx, final=True)[0]:
-            _add_object(records, text, value, ctx)
-    return records
+        return None
+    return Records(lines, parsed) if all(type(value) is dict for value in parsed) else None
+
+
+def depth_change(line: bytes) -> int:
+    """Brackets opened minus brackets closed in `line`, outside strings."""
+    if b'"' in line:
+        line = STRING.sub(b"", line)
+    return line.count(b"{") + line.count(b"[") - line.count(b"}") - line.count(b"]")
+
+
+def _add_text(records: Records, line: bytes) -> None:
+    """A text line as a record without fields."""
+    assert records.parsed is not None
+    records.messages.append(line)
+    records.parsed.append({})
 
 
 def _add_object(records: Records, text: bytes, value: Any, ctx: ObjectContext) -> None:

@@ -118,7 +118,7 @@ needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"{REALDATA} i
     [
         ("aws_sqs_cloudwatch", "cloud.aws.cloudwatch.logs"),
         ("aws_sqs_cloudwatch_vpc", "cloud.aws.vpc.flow"),
-        ("aws_sqs_rds", "cloud.aws.rds.audit.local.000000000000"),
+        ("aws_sqs_rds", "cloud.aws.rds.audit.null.null"),  # no queue: region and account unknown
     ],
 )
 @pytest.mark.parametrize(("name", "count"), GENUINE, ids=[name for name, _ in GENUINE])

@@ -113,6 +113,44 @@ def test_a_bad_object_on_a_line_is_counted_and_the_others_kept() -> None:
     assert (ctx.stats.failed, ctx.stats.replaced_bytes) == (3, 1)
 
 
+PRETTY = b'{\n    "q": "a{b}[",\n    "answers": [\n        {"Type": "PTR"}\n    ]\n}'
+
+
+def test_an_object_written_over_several_lines_is_one_record_sent_as_compact_json() -> None:
+    run = processor("json_line_arrays_processor")
+    data = b'{"a":1}\n' + PRETTY + b"\n" + PRETTY + b'{"b":2}\n{"c":3}'
+    messages, parsed, ctx = same_in_every_chunking(run, data)
+    compact = b'{"q":"a{b}[","answers":[{"Type":"PTR"}]}'
+    assert messages == [b'{"a":1}', compact, compact, b'{"b":2}', b'{"c":3}']
+    assert parsed is not None and parsed[1] == {"q": "a{b}[", "answers": [{"Type": "PTR"}]}
+    assert ctx.stats.failed == 0
+
+
+def test_a_line_cut_short_costs_only_itself_when_the_next_line_starts_an_object() -> None:
+    run = processor("json_line_arrays_processor")
+    messages, _, ctx = same_in_every_chunking(run, b'{"a":1}\n{"cut": [1,\n{"b":2}\n{"c":\n3}\n{"never":')
+    assert messages == [b'{"a":1}', b'{"b":2}', b'{"c":3}']
+    assert ctx.stats.failed == 2
+
+
+def test_text_lines_are_records_sent_as_written_when_asked() -> None:
+    data = b'1.0 2017-12-13T08:16:02.130Z Z1 example.com A NOERROR UDP FRA6 192.0.2.1 -\n{"a":1}\n' + PRETTY
+    strict = same_in_every_chunking(processor("json_line_arrays_processor"), data)
+    assert (strict[0], strict[2].stats.failed) == ([b'{"a":1}', b'{"q":"a{b}[","answers":[{"Type":"PTR"}]}'], 2)
+    messages, parsed, ctx = same_in_every_chunking(processor("json_line_arrays_processor", text_lines=True), data)
+    assert messages == [data.split(b"\n")[0], b'{"a":1}', b'{"q":"a{b}[","answers":[{"Type":"PTR"}]}']
+    assert parsed is not None and parsed[0] == {}
+    assert ctx.stats.failed == 0
+
+
+def test_a_document_without_key_gives_the_records_at_fallback_key() -> None:
+    run = processor("single_json_object_processor", key="configurationItems", fallback_key="configurationItem")
+    assert records(run, b'{"configurationItem": {"a": 1}, "messageType": "x"}')[0] == [b'{"a":1}']
+    assert records(run, b'{"configurationItems": [{"a": 1}, {"b": 2}]}')[0] == [b'{"a":1}', b'{"b":2}']
+    _, _, ctx = records(run, b'{"other": 1}')
+    assert ctx.stats.failed == 1
+
+
 # --- genuine files through the predefined services ----------------------------------------------------------
 
 GENUINE = [
@@ -122,7 +160,7 @@ GENUINE = [
     (
         "aws_sqs_guard_duty",
         "aws_guardduty/elastic-integrations_test-guardduty.ndjson",
-        6,
+        5,  # the last line, `{"findings":[]}`, holds no finding
         "cloud.aws.guardduty.findings",
     ),
     (
@@ -182,7 +220,8 @@ def test_one_object_per_line_files_are_sent_line_for_line(
         path.split("/")[0], "aws_sqs_route53"
     )
     _, tagged, _ = parse_cli(capsysbinary, "--service", service, str(REALDATA / path))
-    assert [message for _, message in tagged] == (REALDATA / path).read_bytes().splitlines()
+    lines = (REALDATA / path).read_bytes().splitlines()
+    assert [message for _, message in tagged] == [line for line in lines if line != b'{"findings":[]}']
 
 
 @needs_realdata
