@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import IO, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -61,26 +60,6 @@ class GuardedBody(WrappedStream):
             return super().read(size)
         except (BotoCoreError, HTTPError, OSError) as exc:
             raise classify(exc, self._ref) from exc
-
-
-class HashingReader(WrappedStream):
-    """Counts and MD5-hashes the object's bytes as they are read (for `send_md5_message` audit events)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        super().__init__(raw)
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.size = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = super().read(size)
-        self.md5.update(data)
-        self.size += len(data)
-        return data
-
-    def finish(self) -> None:
-        """Read what the processor left unread, so the digest covers the whole object."""
-        while self.read(1 << 20):
-            pass
 
 
 def classify(exc: Exception, ref: ObjectRef) -> ObjectError:

@@ -19,6 +19,7 @@ from devo_sqs.config.models import INPUT_NAME, CollectorConfig, SqsInput
 from devo_sqs.errors import DecodeError
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.deleter import Deleter
+from devo_sqs.ingest.failures import FailurePolicy
 from devo_sqs.ingest.puller import Puller, PullerDeps
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import MessageTracker
@@ -96,8 +97,7 @@ def run_input_process(config: CollectorConfig, channels: Channels) -> None:
         put_batch=lambda payload: channels.batches.put(payload, timeout=0.5),
         spool_dir=str(state_dir),
         state=DeliveryState(state_dir / "delivery"),
-        discard=deleter.enqueue,
-        report=events.report,
+        failures=FailurePolicy(spec, setup, discard=deleter.enqueue, report=events.report),
     )
     pullers = [
         Puller(deps, name=f"AWSsqsPuller({label})" if index == 0 else f"AWSsqsPuller({label})#{index}")

@@ -11,16 +11,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
-import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devo_sqs.backoff import Backoff
 from devo_sqs.config.models import Globals, SqsInput
 from devo_sqs.errors import NotificationError, ObjectError, PermanentObjectError
+from devo_sqs.ingest.audit import AUDIT_TAG, HashingReader, audit_event
 from devo_sqs.ingest.batching import BatchBuilder, Segment
 from devo_sqs.ingest.counters import InputCounters
+from devo_sqs.ingest.failures import FailurePolicy
 from devo_sqs.ingest.notifications import ObjectRef, parse_notification
-from devo_sqs.ingest.objects import HashingReader, open_object
+from devo_sqs.ingest.objects import open_object
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker
 from devo_sqs.lifecycle import Worker
@@ -33,8 +34,6 @@ from devo_sqs.processing.services import ServiceRouter
 log = logging.getLogger(__name__)
 
 MB = 1 << 20
-RETRY_FIRST_SECONDS = 5
-AUDIT_TAG = "my.app.sqs_collector.files"
 
 
 class Interrupted(Exception):
@@ -54,8 +53,7 @@ class PullerDeps:
     put_batch: Callable[[bytes], None]  # blocking put on the inter-process queue; raises queue.Full on timeout
     spool_dir: str  # scratch space for formats that need a seekable copy (parquet)
     state: DeliveryState
-    discard: Callable[[InFlight], None]  # delete a message that cannot be collected
-    report: Callable[[str, dict[str, Any]], None]  # an internal event: (level, fields)
+    failures: FailurePolicy
 
 
 class Puller(Worker):
@@ -129,10 +127,12 @@ class Puller(Worker):
         except Interrupted:
             log.info("Stopping: message %s handed back to the queue", inflight.message_id)
             self.deps.tracker.abandon(inflight)
-            self._make_visible_in(inflight, 0)
+            self.deps.failures.release(inflight, 0)
             return
         except (NotificationError, ObjectError) as exc:
-            self._failed(inflight, exc)
+            self.deps.tracker.abandon(inflight)
+            self.deps.counters.add(messages_failed=1)
+            self.deps.failures.settle(inflight, exc)
             return
         self.deps.tracker.seal(inflight)
 
@@ -236,71 +236,11 @@ class Puller(Worker):
                 if self.stopping:
                     raise Interrupted from None
 
-    def _failed(self, inflight: InFlight, exc: Exception) -> None:
-        """Every failure backs off (the message comes back later, exponentially later). A permanent one is left
-        to the queue's dead-letter policy or, without one, deleted once received `max_receive_count` times."""
-        self.deps.tracker.abandon(inflight)
-        self.deps.counters.add(messages_failed=1)
-        where = f"Message {inflight.message_id} (receive count {inflight.receive_count})"
-        delay = min(self.spec.sqs_visibility_timeout, RETRY_FIRST_SECONDS * 2 ** (inflight.receive_count - 1))
-        if not isinstance(exc, NotificationError | PermanentObjectError):
-            log.warning("%s failed, retrying in %d s: %s", where, delay, exc)
-        elif self.deps.setup.has_redrive_policy:
-            log.error("%s failed permanently: %s; left to the dead-letter policy, back in %d s", where, exc, delay)
-        elif inflight.receive_count >= self.spec.max_receive_count:
-            log.error("%s failed permanently: %s; deleted", where, exc)
-            self.deps.report("error", {"event": "message_dropped", "message_id": inflight.message_id, **_fields(exc)})
-            self.deps.discard(inflight)
-            return
-        else:
-            log.error(
-                "%s failed permanently: %s; back in %d s, deleted once received %d times (no dead-letter queue)",
-                where,
-                exc,
-                delay,
-                self.spec.max_receive_count,
-            )
-        self._make_visible_in(inflight, delay)
-
-    def _make_visible_in(self, inflight: InFlight, seconds: int) -> None:
-        try:
-            self.deps.setup.sqs.change_message_visibility(
-                QueueUrl=self.spec.base_url, ReceiptHandle=inflight.receipt_handle, VisibilityTimeout=seconds
-            )
-        except (BotoCoreError, ClientError) as exc:
-            log.warning("Could not reschedule message %s: %s", inflight.message_id, exc)
-
     def _trace(self, tag: str, messages: list[bytes]) -> None:
         for message in messages:
             log.info("debug_mode: %s <- %s", tag, message.decode(errors="replace"))
 
 
-def audit_event(ref: ObjectRef, audited: HashingReader, ctx: ObjectContext, *, service: str) -> bytes:
-    """The `send_md5_message` event: which object, its digest and size, and what became of its records."""
-    stats = ctx.stats
-    return orjson.dumps(
-        {
-            "bucket": ref.bucket,
-            "key": ref.key,
-            "etag": (ref.etag or "").strip('"'),
-            "md5": audited.md5.hexdigest(),
-            "size": audited.size,
-            "service": service,
-            "records": stats.records,
-            "sent": stats.sent,
-            "filtered": stats.filtered,
-            "failed": stats.failed,
-        }
-    )
-
-
 def _advance(segments: list[Segment]) -> None:
     for segment in segments:
         segment.checkpoint.acknowledged(segment.start, segment.end)
-
-
-def _fields(exc: Exception) -> dict[str, Any]:
-    """What an internal event says about a failure."""
-    if isinstance(exc, ObjectError):
-        return {"bucket": exc.bucket, "key": exc.key, "reason": exc.reason}
-    return {"reason": str(exc)}
