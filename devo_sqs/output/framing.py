@@ -32,8 +32,7 @@ class Framer:
         if not messages:
             return b""
         header = b"%s%s %s %s: " % (PRIORITY, timestamp or syslog_timestamp(), self.host, tag.encode())
-        if not self.octet_counting:
-            body = b"\n".join(messages)
-            if body.count(b"\n") == len(messages) - 1:
-                return header + body.replace(b"\n", b"\n" + header) + b"\n"
-        return b"".join(b"%d %s%s" % (len(header) + len(message), header, message) for message in messages)
+        if not self.octet_counting and b"\n" not in b"".join(messages):  # memchr: far cheaper than bytes.count
+            return b"".join((header, (b"\n" + header).join(messages), b"\n"))
+        size = len(header)
+        return b"".join([b"%d %s%s" % (size + len(message), header, message) for message in messages])

@@ -5,15 +5,16 @@ Both run the same `split` / `replace` chains. A value that cannot be computed is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from devo_sqs.config.models import Operation, RecordMapping, ReplaceOp, SplitOp
+from devo_sqs.config.models import Operation, RecordMapping, ReplaceOp
 
 Chain = Callable[[str], str | None]
 Extractor = Callable[[Any], str | None]
+RecordKey = Callable[[Any], Hashable]
 
 
 def as_text(value: Any) -> str | None:
@@ -30,6 +31,8 @@ def as_text(value: Any) -> str | None:
 def compile_chain(operations: Sequence[Operation]) -> Chain:
     """One callable applying the operations in order; an out-of-range split gives None."""
     steps = [_step(operation) for operation in operations]
+    if len(steps) == 1:
+        return steps[0]
 
     def run(text: str) -> str | None:
         current: str | None = text
@@ -43,17 +46,20 @@ def compile_chain(operations: Sequence[Operation]) -> Chain:
 
 
 def _step(operation: Operation) -> Callable[[str], str | None]:
-    if isinstance(operation, SplitOp):
-        on, element = operation.on, operation.element
+    if isinstance(operation, ReplaceOp):
+        old, new = operation.to_replace, operation.replace_with
+        return lambda text: text.replace(old, new)
+    on, element = operation.on, operation.element
+    if element == 0:  # str.partition is split(on)[0] / [-1] without building the list
+        return lambda text: text.partition(on)[0]
+    if element == -1:
+        return lambda text: text.rpartition(on)[2]
 
-        def split(text: str) -> str | None:
-            parts = text.split(on)
-            return parts[element] if -len(parts) <= element < len(parts) else None
+    def split(text: str) -> str | None:
+        parts = text.split(on)
+        return parts[element] if -len(parts) <= element < len(parts) else None
 
-        return split
-    assert isinstance(operation, ReplaceOp)
-    old, new = operation.to_replace, operation.replace_with
-    return lambda text: text.replace(old, new)
+    return split
 
 
 def file_variables(key: str, definitions: Mapping[str, Sequence[Operation]]) -> dict[str, str | None]:
@@ -62,20 +68,51 @@ def file_variables(key: str, definitions: Mapping[str, Sequence[Operation]]) -> 
 
 
 def compile_extractor(mapping: RecordMapping) -> Extractor:
-    """record -> text at `keys` (dict keys or list indexes) after the operations, or None."""
+    """record -> text at `keys` (dict keys or list indexes) after the operations, or None.
+
+    Runs once per record: a path of one dict key (the usual mapping) is a single `dict.get`."""
     path = tuple(mapping.keys)
-    chain = compile_chain(mapping.operations) if mapping.operations else None
+    dig = _dig_one(path[0]) if len(path) == 1 and isinstance(path[0], str) else _dig_path(path)
+    if not mapping.operations:
+        return dig
+    chain = compile_chain(mapping.operations)
 
     def extract(record: Any) -> str | None:
-        value = record
-        for step in path:
-            value = _index(value, step)
-            if value is None:
-                return None
-        text = as_text(value)
-        return chain(text) if chain is not None and text is not None else text
+        text = dig(record)
+        return None if text is None else chain(text)
 
     return extract
+
+
+def compile_record_key(extractors: Sequence[Extractor]) -> RecordKey:
+    """record -> every variable's value at once: the value itself for one extractor, a tuple for more.
+    Records of one object repeat few keys, so what follows from a key can be decided once per key."""
+    if len(extractors) == 1:
+        return extractors[0]
+    if len(extractors) == 2:
+        first, second = extractors
+        return lambda record: (first(record), second(record))
+    return lambda record: tuple([extract(record) for extract in extractors])
+
+
+def _dig_one(key: str) -> Extractor:
+    def dig(record: Any) -> str | None:
+        value = record.get(key) if record.__class__ is dict else _index(record, key)
+        return value if value is None or value.__class__ is str else as_text(value)
+
+    return dig
+
+
+def _dig_path(path: tuple[str | int, ...]) -> Extractor:
+    def dig(record: Any) -> str | None:
+        value = record
+        for step in path:
+            value = value.get(step) if value.__class__ is dict and step.__class__ is str else _index(value, step)
+            if value is None:
+                return None
+        return value if value.__class__ is str else as_text(value)
+
+    return dig
 
 
 def _index(value: Any, step: str | int) -> Any:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
+from typing import cast
 
 from devo_sqs.config.models import PLACEHOLDER
+from devo_sqs.processing.filters import BoundFilter
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 UNKNOWN_TAG = "unknown.unknown"
@@ -65,4 +67,25 @@ class RecordTemplate:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = tag
+        return tag
+
+
+class RecordRoutes:
+    """One object's routing decisions by record key (the values of the record variables, see
+    `compile_record_key`): the tag, or None when the line filter drops the record. A key repeats across
+    records, so the filter and the template run once per distinct key; `decided` is the lookup for the rest."""
+
+    def __init__(self, template: RecordTemplate, line_filter: BoundFilter, variables: tuple[str, ...]) -> None:
+        self.template = template
+        self.line_filter = line_filter
+        self.decided: dict[Hashable, str | None] = {}
+        self._variables = variables
+
+    def decide(self, key: Hashable) -> str | None:
+        keys = cast(tuple[str | None, ...], (key,) if len(self._variables) == 1 else key)
+        values = dict(zip(self._variables, keys, strict=True))
+        tag = None if self.line_filter.drops(values) else self.template.render(values)
+        if len(self.decided) >= CACHE_LIMIT:
+            self.decided.clear()
+        self.decided[key] = tag
         return tag

@@ -41,7 +41,7 @@ def line_blocks(
                 ctx.malformed(f"record longer than {MAX_RECORD_BYTES} bytes", carry[:80])
                 carry, skipping = b"", True
             continue
-        block = carry + chunk[:cut] if carry else chunk[:cut]
+        block = carry + memoryview(chunk)[:cut] if carry else chunk[:cut]  # one copy, not a slice and a concat
         carry = chunk[cut + len(separator) :]
         if skipping:
             block, skipping = block.partition(separator)[2], False
@@ -54,6 +54,8 @@ def line_blocks(
 def to_utf8(data: bytes, ctx: ObjectContext) -> bytes:
     """Return `data` as valid UTF-8: unchanged when it already is, else decoded with replacement."""
     if ctx.charset in ("utf-8", "utf8", "UTF-8"):
+        if data.isascii():  # the usual case, checked without building a str
+            return data
         try:
             data.decode()
             return data

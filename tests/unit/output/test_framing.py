@@ -36,3 +36,11 @@ def test_an_empty_run_frames_to_nothing() -> None:
 def test_timestamps_are_utc_with_a_space_padded_day() -> None:
     assert syslog_timestamp(calendar.timegm((2024, 1, 5, 7, 8, 9))) == b"Jan  5 07:08:09"
     assert syslog_timestamp(calendar.timegm((2024, 12, 25, 23, 59, 0))) == b"Dec 25 23:59:00"
+
+
+def test_a_message_ending_in_a_newline_makes_the_run_octet_counted_and_empty_messages_stay_frames() -> None:
+    framed = Framer(hostname="h").frame_run("a.b", [b"", b"START RequestId: 1\n"], timestamp=STAMP)
+    first = b"<14>Nov  6 09:01:02 h a.b: "
+    second = b"<14>Nov  6 09:01:02 h a.b: START RequestId: 1\n"
+    assert framed == b"%d %s%d %s" % (len(first), first, len(second), second)
+    assert Framer(hostname="h").frame_run("a.b", [b"", b"x"], timestamp=STAMP) == first + b"\n" + first + b"x\n"
