@@ -4,6 +4,7 @@ reverse order so everything the input handed over is delivered (or left in SQS) 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -25,6 +26,17 @@ JOIN_SECONDS = DRAIN_SECONDS + 3.0
 HEARTBEAT_SECONDS = 10.0
 
 
+ALLOCATOR = {"MALLOC_TRIM_THRESHOLD_": str(128 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+
+
+def tune_allocator() -> None:
+    """glibc returns freed batch memory to the OS and maps it again for every batch; keeping it costs a few MiB
+    of RSS and saves a third of the output process's CPU (page faults). The children inherit this; an
+    operator's own setting wins."""
+    for name, value in ALLOCATOR.items():
+        os.environ.setdefault(name, value)
+
+
 class Heartbeat:
     """Touches a file in the state directory while both child processes live (`devo-sqs health` reads it)."""
 
@@ -42,8 +54,7 @@ class Heartbeat:
 class Collector:
     def __init__(self, config: CollectorConfig) -> None:
         self.config = config
-        wrap = config.globals.queue_wrap_max_size_in_messages
-        self.channels = Channels.create(max_batches=max(2, config.globals.queue_max_size_in_messages // wrap))
+        self.channels = Channels.create(max_batches=config.globals.queue_slots)
         self._stop_requested = threading.Event()
         self.results: dict[str, Any] = {}  # the latest snapshot of each child process, by side
         self._listener = logs.start_listener(self.channels.logs)
@@ -56,6 +67,7 @@ class Collector:
         )
 
     def start(self) -> None:
+        tune_allocator()
         self.output.start()
         self.input.start()
         port = self.config.globals.metrics_port

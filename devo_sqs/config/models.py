@@ -35,23 +35,40 @@ class Persistence(Strict):
     config: PersistenceLocation = Field(default_factory=PersistenceLocation)
 
 
+BATCH_MAX_MB = 8
+
+
 class Globals(Strict):
     debug: bool = Field(False, validation_alias=AliasChoices("debug", "debug_status"), description="DEBUG logs")
     id: str = Field("devo-sqs", description="collector identity, shown in internal events")
     name: str = Field("devo-sqs", description="collector name, shown in internal events")
     persistence: Persistence = Field(default_factory=Persistence)
     queue_max_size_in_messages: int = Field(
-        50_000, ge=100, description="records waiting between the input and the output process, at most"
+        100_000, ge=100, description="records waiting between the input and the output process, at most"
     )
     queue_max_size_in_mb: int = Field(64, ge=1, description="bytes of records waiting between the processes, at most")
     queue_max_elapsed_time_in_sec: float = Field(
         1.0, gt=0, le=60, description="a partly filled batch is sent after this long"
     )
-    queue_wrap_max_size_in_messages: int = Field(5_000, ge=1, description="records per batch, at most")
+    queue_wrap_max_size_in_messages: int = Field(
+        20_000, ge=1, description=f"records per batch, at most (a batch also holds at most {BATCH_MAX_MB} MiB)"
+    )
     sender_stats_period_in_sec: int = Field(600, ge=60, le=1800)
     gc_period_in_sec: int = Field(300, ge=1)
     spool_max_size_in_mb: int = Field(1024, ge=1, description="emergency persistence bound on disk")
     metrics_port: int | None = Field(None, ge=0, le=65535, description="serve Prometheus /metrics here (opt-in)")
+
+    @property
+    def batch_max_bytes(self) -> int:
+        """Batches are cut by records or bytes: small records make big batches, big ones no huge batches."""
+        return min(BATCH_MAX_MB, max(1, self.queue_max_size_in_mb // 2)) << 20
+
+    @property
+    def queue_slots(self) -> int:
+        """Batches the inter-process queue holds: within both the records and the bytes bound."""
+        by_records = self.queue_max_size_in_messages // self.queue_wrap_max_size_in_messages
+        by_bytes = (self.queue_max_size_in_mb << 20) // self.batch_max_bytes
+        return max(2, min(by_records, by_bytes))
 
 
 # ----------------------------------------------------------------------------- outputs

@@ -33,8 +33,6 @@ from devo_sqs.processing.services import ServiceRouter
 
 log = logging.getLogger(__name__)
 
-MB = 1 << 20
-
 
 class Interrupted(Exception):
     """Stop was requested while a message was half done; it is left in SQS."""
@@ -61,9 +59,6 @@ class Puller(Worker):
         super().__init__(name)
         self.deps = deps
         self.spec = deps.spec
-        wrap = deps.globals.queue_wrap_max_size_in_messages
-        slots = max(2, deps.globals.queue_max_size_in_messages // wrap)
-        self._batch_bytes = max(MB, deps.globals.queue_max_size_in_mb * MB // slots)
         self._unacknowledged: int | None = None  # the batch handed over last, until it is acknowledged
 
     def work(self) -> None:
@@ -209,7 +204,7 @@ class Puller(Worker):
             kind="standard",
             source=source,
             max_records=self.deps.globals.queue_wrap_max_size_in_messages,
-            max_bytes=self._batch_bytes,
+            max_bytes=self.deps.globals.batch_max_bytes,
             max_age_seconds=self.deps.globals.queue_max_elapsed_time_in_sec,
             emit=lambda batch, segments: self._emit(inflight, batch, segments),
         )
