@@ -19,6 +19,7 @@ from devo_sqs.processing.processors import build_processor
 from devo_sqs.processing.processors.direct import body_records
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.routing import UNKNOWN_TAG, RecordRoutes, Template
+from devo_sqs.processing.text import ascii_compatible, utf8_chunks
 
 TagRun = tuple[str, list[bytes]]
 
@@ -89,7 +90,10 @@ class ServicePipeline:
             with seekable_copy(stream, directory=spool_dir) as seekable:
                 yield from parquet_records(seekable, ctx)
         elif self._processor is not None:
-            yield from self._processor(decompressed_chunks(stream, encoding), ctx)
+            chunks = decompressed_chunks(stream, encoding)
+            if not ascii_compatible(ctx.charset):
+                chunks, ctx.charset = utf8_chunks(chunks, ctx), "utf-8"
+            yield from self._processor(chunks, ctx)
 
     def _route(self, records: Records, routes: RecordRoutes, ctx: ObjectContext) -> Iterator[TagRun]:
         messages, parsed = records

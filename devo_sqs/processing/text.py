@@ -7,6 +7,7 @@ count of undecodable bytes happen per block, in C, not per line.
 from __future__ import annotations
 
 import codecs
+import functools
 from collections.abc import Iterable, Iterator
 
 from devo_sqs.processing.records import ObjectContext
@@ -29,11 +30,8 @@ def line_blocks(
     """
     carry = b""
     skipping = False
-    first = True
-    for chunk in chunks:
+    for chunk in without_bom(chunks):
         ctx.stats.bytes_read += len(chunk)
-        if first:
-            chunk, first = chunk.removeprefix(UTF8_BOM), False
         cut = chunk.rfind(separator)
         if cut < 0:
             carry += chunk
@@ -76,6 +74,13 @@ def split_lines(block: bytes, separator: bytes = b"\n") -> list[bytes]:
     return lines if all(lines) else [line for line in lines if line]
 
 
+@functools.cache
+def ascii_compatible(charset: str) -> bool:
+    """True where ASCII text (and so every line separator) keeps its bytes: latin-1, cp1252, shift_jis, UTF-8;
+    False for UTF-16 and UTF-32, whose text must be re-encoded before it can be split into lines."""
+    return '\n,{}[]"abc'.encode(charset) == b'\n,{}[]"abc'
+
+
 def is_utf8(charset: str) -> bool:
     """True for every spelling of UTF-8 (`utf8`, `UTF-8`, `utf_8`, ...)."""
     return codecs.lookup(charset).name == "utf-8"
@@ -95,10 +100,14 @@ def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def utf8_chunks(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[bytes]:
-    """The chunks in `ctx.charset` re-encoded as valid UTF-8, streaming: a character split between two chunks
-    is decoded whole, undecodable bytes are replaced and counted, a leading BOM is dropped."""
-    utf8 = is_utf8(ctx.charset)
-    decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else ctx.charset)("replace")
+    """The chunks in `ctx.charset` (as it is now) re-encoded as valid UTF-8, streaming: a character split
+    between two chunks is decoded whole, undecodable bytes are replaced and counted, a leading BOM is dropped."""
+    return _reencoded(chunks, ctx, ctx.charset)
+
+
+def _reencoded(chunks: Iterable[bytes], ctx: ObjectContext, charset: str) -> Iterator[bytes]:
+    utf8 = is_utf8(charset)
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else charset)("replace")
     for chunk in chunks:
         text = decoder.decode(chunk)
         ctx.stats.replaced_bytes += text.count(REPLACEMENT) - (chunk.count(ENCODED_REPLACEMENT) if utf8 else 0)

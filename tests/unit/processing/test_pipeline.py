@@ -132,3 +132,19 @@ def test_the_first_service_whose_key_pattern_matches_takes_the_object() -> None:
     )
     router = ServiceRouter.for_input(config.inputs.sqs_collector)
     assert [router.pipeline_for(key).name for key in ("a/vpcflowlogs/x", "a/elb/x")] == ["aws_sqs_vpc", "aws_sqs_alb"]  # type: ignore[union-attr]
+
+
+def test_utf16_text_is_re_encoded_before_it_is_split_into_lines() -> None:
+    pipe = pipeline(file_format={"type": "line_split_processor"}, routing_template="my.app", charset="utf-16")
+    records, ctx = run(pipe, "première ligne\r\nzweite Zeile\n".encode("utf-16"))
+    assert records == [("my.app", "première ligne".encode()), ("my.app", b"zweite Zeile")]
+    assert ctx.stats.replaced_bytes == 0
+
+
+def test_a_bom_split_across_the_first_chunks_is_still_dropped() -> None:
+    from devo_sqs.processing.records import ObjectContext
+    from devo_sqs.processing.text import line_blocks
+
+    ctx = ObjectContext(source="x")
+    data = b"\xef\xbb\xbfone\ntwo\n"
+    assert list(line_blocks((data[i : i + 1] for i in range(len(data))), ctx)) == [b"one", b"two"]
