@@ -152,6 +152,7 @@ class FilenameRule(Strict):
 
 class RecordMapping(Strict):
     keys: KeyPath = Field(min_length=1, description="path into the record; ints index lists")
+    fallback_keys: list[KeyPath] = Field(default_factory=list, description="paths tried in turn when `keys` is missing")
     operations: list[Operation] = Field(default_factory=list)
 
 

@@ -71,8 +71,9 @@ def compile_extractor(mapping: RecordMapping) -> Extractor:
     """record -> text at `keys` (dict keys or list indexes) after the operations, or None.
 
     Runs once per record: a path of one dict key (the usual mapping) is a single `dict.get`."""
-    path = tuple(mapping.keys)
-    dig = _dig_one(path[0]) if len(path) == 1 and isinstance(path[0], str) else _dig_path(path)
+    dig = _digger(tuple(mapping.keys))
+    if mapping.fallback_keys:
+        dig = _first_found([dig, *(_digger(tuple(path)) for path in mapping.fallback_keys)])
     if not mapping.operations:
         return dig
     chain = compile_chain(mapping.operations)
@@ -93,6 +94,20 @@ def compile_record_key(extractors: Sequence[Extractor]) -> RecordKey:
         first, second = extractors
         return lambda record: (first(record), second(record))
     return lambda record: tuple([extract(record) for extract in extractors])
+
+
+def _digger(path: tuple[str | int, ...]) -> Extractor:
+    return _dig_one(path[0]) if len(path) == 1 and isinstance(path[0], str) else _dig_path(path)
+
+
+def _first_found(diggers: Sequence[Extractor]) -> Extractor:
+    def dig(record: Any) -> str | None:
+        for each in diggers:
+            if (value := each(record)) is not None:
+                return value
+        return None
+
+    return dig
 
 
 def _dig_one(key: str) -> Extractor:

@@ -140,3 +140,13 @@ def test_templates_settle_file_and_sqs_values_per_object_and_sanitize_everything
 )
 def test_sanitize_never_adds_levels_or_breaks_a_frame(value: str | None, level: str) -> None:
     assert sanitize(value) == level
+
+
+def test_fallback_keys_are_tried_in_turn_when_the_path_is_missing() -> None:
+    extract = compile_extractor(
+        RecordMapping(keys=["recipientAccountId"], fallback_keys=[["userIdentity", "accountId"], ["account"]])
+    )
+    assert extract({"recipientAccountId": "111", "userIdentity": {"accountId": "222"}}) == "111"
+    assert extract({"userIdentity": {"accountId": "222"}, "account": "333"}) == "222"
+    assert extract({"account": 333}) == "333"
+    assert extract({}) is None
