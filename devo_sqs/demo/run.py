@@ -6,7 +6,6 @@ until the queue is drained, then prints per-tag counts and the sender statistics
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import tempfile
@@ -110,4 +109,13 @@ def print_summary(results: dict[str, Any]) -> None:
     for tag, count in sorted(standard.get("by_tag", {}).items()):
         print(f"  {count:6d}  {tag}")
     print(f"  {standard.get('total', 0):6d}  total")
-    print("\nInput statistics: " + json.dumps(results.get("input", {})))
+    counters = results.get("input", {})
+    print("\nPer service (objects, records sent / filtered / failed):")
+    for service, totals in sorted(counters.get("services", {}).items()):
+        sent, filtered, failed = (totals[name] for name in ("records_sent", "records_filtered", "records_failed"))
+        print(f"  {service:22s} {totals['objects']:3d} objects  {sent:6d} / {filtered} / {failed}")
+    print(
+        "\nSQS messages: {messages_received} received, {messages_deleted} deleted, {messages_failed} failed, "
+        "{notifications_ignored} event(s) without objects; objects: {objects_processed} collected, "
+        "{objects_skipped} skipped, {objects_failed} failed".format_map(counters)
+    )

@@ -27,7 +27,7 @@ class InputCounters:
     bytes_read: int = 0
     message_age_seconds: float = 0.0  # how long the newest received message waited in SQS: the lag
     _by_service: defaultdict[str, dict[str, float]] = field(
-        default_factory=lambda: defaultdict(lambda: dict.fromkeys(SERVICE_FIELDS, 0.0)), repr=False
+        default_factory=lambda: defaultdict(lambda: dict.fromkeys(SERVICE_FIELDS, 0)), repr=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
