@@ -31,9 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-import pyarrow.parquet as pq
-from bench_data import (
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from bench_data import (  # noqa: E402
     MB,
     NDJSON_SERVICE,
     VPC_HEADER,
@@ -48,12 +51,8 @@ from bench_data import (
     write_gzip,
     write_vpc_parquet,
 )
-from isal import igzip
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from bench_e2e import TUNED_INPUT, e2e_big_vpc, e2e_latency, e2e_throughput, parse_summary_rss  # noqa: E402
+from isal import igzip  # noqa: E402
 
 from devo_sqs.config.loader import parse_config  # noqa: E402
 from devo_sqs.demo.local_aws import LocalAws  # noqa: E402

@@ -17,6 +17,7 @@ from devo_sqs.config.processors import VpcFlowConfig
 from devo_sqs.processing.pipeline import ServicePipeline
 from devo_sqs.processing.processors.vpc_flow import VpcFlow
 from devo_sqs.processing.records import ObjectContext
+from tests.support.vpc_parquet import PARQUET_SCHEMA
 from tests.unit.processing.parse_runs import measure_parse, slow
 
 
@@ -86,28 +87,6 @@ def test_a_file_holding_only_its_header_has_no_records() -> None:
 
 def test_fields_are_not_built_when_no_record_variable_needs_them() -> None:
     assert run(V3, parse=False) == (V3.split(b"\r\n")[1:], [])
-
-
-# Written from the AWS VPC documentation, "Flow log records in Parquet format": the default (v2) fields with
-# their Parquet names (underscores) and types; AWS writes these files with GZIP column compression.
-PARQUET_SCHEMA = pa.schema(
-    [
-        ("version", pa.int32()),
-        ("account_id", pa.string()),
-        ("interface_id", pa.string()),
-        ("srcaddr", pa.string()),
-        ("dstaddr", pa.string()),
-        ("srcport", pa.int32()),
-        ("dstport", pa.int32()),
-        ("protocol", pa.int32()),
-        ("packets", pa.int64()),
-        ("bytes", pa.int64()),
-        ("start", pa.int64()),
-        ("end", pa.int64()),
-        ("action", pa.string()),
-        ("log_status", pa.string()),
-    ]
-)
 
 
 def flow_rows(count: int, *, seed: int = 1) -> pa.Table:
