@@ -259,3 +259,28 @@ def test_connections_are_recycled_after_their_maximum_age(
     assert syslog_receiver.connections_accepted == 2
     assert wait_until(lambda: syslog_receiver.connections_closed >= 1, timeout=5)
     assert syslog_receiver.broken_streams == 0
+
+
+def test_concurrent_connections_share_an_outputs_batches_and_each_is_acknowledged_once(
+    syslog_receiver: SyslogReceiver,
+) -> None:
+    acks: list[Ack] = []
+    outputs = {
+        "relay": SyslogOutput(type="relay", address="127.0.0.1", port=syslog_receiver.port, concurrent_connections=2)
+    }
+    manager = SenderManager("standard", outputs, on_ack=acks.append)
+    manager.start()
+    try:
+        for batch_id in range(12):
+            assert manager.submit(batch(batch_id))
+        assert wait_until(lambda: len(acks) == 12, timeout=20)
+    finally:
+        manager.stop()
+        manager.join(10)
+    assert sorted(ack.batch_id for ack in acks) == list(range(12))
+    assert syslog_receiver.wait_for(1200, timeout=10)
+    assert sorted(frame.message for frame in syslog_receiver.frames()) == sorted(
+        f"{b}-{n}" for b in range(12) for n in range(100)
+    )
+    assert syslog_receiver.connections_accepted == 2
+    assert manager.stats.snapshot()["total"] == 1200
