@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from tests.unit.processing.harness import REALDATA, parse_cli, processor, records, same_in_every_chunking
+from tests.unit.processing.parse_runs import config_file
 
 SUBSCRIPTION = REALDATA / "aws_cloudwatch_logs_subscription"
 
@@ -162,33 +163,27 @@ def test_the_firehose_request_and_its_decoded_record_give_the_same_events(
 def test_mapping_reaches_the_payload_fields_and_the_json_inside_a_message(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:
-    config = {
-        "inputs": {
-            "sqs_collector": {
-                "id": "12345",
-                "base_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
-                "services": {
-                    "custom_service": {
-                        "file_format": {"type": "cloudwatch_logs_processor"},
-                        "record_field_mapping": {
-                            "group": {
-                                "keys": ["logGroup"],
-                                "operations": [{"operator": "split", "on": "/", "element": 2}],
-                            },
-                            "status": {"keys": ["json", "status"]},
-                        },
-                        "routing_template": "my.app.[record-group].[record-status]",
-                    }
+    config = config_file(
+        tmp_path,
+        {
+            "custom_service": {
+                "file_format": {"type": "cloudwatch_logs_processor"},
+                "record_field_mapping": {
+                    "group": {
+                        "keys": ["logGroup"],
+                        "operations": [{"operator": "split", "on": "/", "element": 2}],
+                    },
+                    "status": {"keys": ["json", "status"]},
                 },
+                "routing_template": "my.app.[record-group].[record-status]",
             }
-        }
-    }
-    (tmp_path / "config.json").write_bytes(orjson.dumps(config))
+        },
+    )
     files = ["datadog_cloudwatch_logs_2.json", "datadog_cloudwatch_logs_ddtags.json"]
     _, tagged, _ = parse_cli(
         capsysbinary,
         "--config",
-        str(tmp_path / "config.json"),
+        str(config),
         "--service",
         "custom_service",
         *(str(SUBSCRIPTION / f) for f in files),

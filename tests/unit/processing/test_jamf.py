@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tests.unit.processing.harness import REALDATA, parse_cli, processor, records, same_in_every_chunking
+from tests.unit.processing.parse_runs import config_file
 
 THREATS = REALDATA / "jamf_protect" / "elastic-integrations_test-jamf-protect-threat-sample-logs.ndjson"
 
@@ -41,25 +42,17 @@ def test_an_empty_export_has_no_records() -> None:
 def test_the_genuine_threat_events_export_gives_its_eight_events_as_written(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:
-    config = {
-        "inputs": {
-            "sqs_collector": {
-                "id": "12345",
-                "base_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
-                "services": {
-                    "custom_service": {
-                        "file_format": {"type": "jamf_processor"},
-                        "record_field_mapping": {"kind": {"keys": ["event", "eventType", "name"]}},
-                        "routing_template": "endpoint.jamf.threats.[record-kind]",
-                    }
-                },
+    config = config_file(
+        tmp_path,
+        {
+            "custom_service": {
+                "file_format": {"type": "jamf_processor"},
+                "record_field_mapping": {"kind": {"keys": ["event", "eventType", "name"]}},
+                "routing_template": "endpoint.jamf.threats.[record-kind]",
             }
-        }
-    }
-    (tmp_path / "config.json").write_bytes(orjson.dumps(config))
-    code, tagged, err = parse_cli(
-        capsysbinary, "--config", str(tmp_path / "config.json"), "--service", "custom_service", str(THREATS)
+        },
     )
+    code, tagged, err = parse_cli(capsysbinary, "--config", str(config), "--service", "custom_service", str(THREATS))
     assert code == 0
     assert [message for _, message in tagged] == THREATS.read_bytes().splitlines()
     kinds = ["SIDE_LOADED_APP_IN_INVENTORY", "OUTDATED_OS", *["ACCESS_BAD_HOST"] * 5, "ACCESS_CRYPTOJACKING_HOST"]

@@ -16,6 +16,7 @@ import pytest
 
 from devo_sqs.processing.processors.windows import event_fields
 from tests.unit.processing.harness import parse_cli, processor, records, same_in_every_chunking
+from tests.unit.processing.parse_runs import config_file
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "windows" / "security-events.xml"
 NS = 'xmlns="http://schemas.microsoft.com/win/2004/08/events/event"'
@@ -170,28 +171,20 @@ def test_an_empty_file_has_no_events() -> None:
 def test_the_fixture_through_a_custom_service_is_routed_by_event_id(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:
-    config = {
-        "inputs": {
-            "sqs_collector": {
-                "id": "12345",
-                "base_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
-                "services": {
-                    "custom_service": {
-                        "file_format": {"type": "windows_security_processor"},
-                        "record_field_mapping": {
-                            "event": {"keys": ["EventID"]},
-                            "user": {"keys": ["EventData", "TargetUserName"]},
-                        },
-                        "routing_template": "box.win.security.[record-event].[record-user]",
-                    }
+    config = config_file(
+        tmp_path,
+        {
+            "custom_service": {
+                "file_format": {"type": "windows_security_processor"},
+                "record_field_mapping": {
+                    "event": {"keys": ["EventID"]},
+                    "user": {"keys": ["EventData", "TargetUserName"]},
                 },
+                "routing_template": "box.win.security.[record-event].[record-user]",
             }
-        }
-    }
-    (tmp_path / "config.json").write_bytes(orjson.dumps(config))
-    code, tagged, err = parse_cli(
-        capsysbinary, "--config", str(tmp_path / "config.json"), "--service", "custom_service", str(FIXTURE)
+        },
     )
+    code, tagged, err = parse_cli(capsysbinary, "--config", str(config), "--service", "custom_service", str(FIXTURE))
     assert code == 0
     assert [tag for tag, _ in tagged] == [
         "box.win.security.4624.alice",
