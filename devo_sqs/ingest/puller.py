@@ -149,13 +149,12 @@ class Puller(Worker):
 
     def _collect_object(self, ref: ObjectRef, builder: BatchBuilder) -> None:
         pipeline = self.deps.router.pipeline_for(ref.key)
-        skipped = self._skip_reason(ref, pipeline)
-        if skipped or pipeline is None:
-            log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, skipped)
+        checkpoint = self.deps.state.checkpoint(ref) if pipeline and not pipeline.skips(ref.key) else None
+        if pipeline is None or checkpoint is None:
+            log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, _skip_reason(ref, pipeline))
             self.deps.counters.add(objects_skipped=1)
             return
         ctx = ObjectContext(source=f"s3://{ref.bucket}/{ref.key}")
-        checkpoint = self.deps.state.checkpoint(ref)
         if checkpoint.resume_at:
             log.info("Resuming %s after its first %d record(s), already delivered", ctx.source, checkpoint.resume_at)
         builder.begin_object(checkpoint)
@@ -179,15 +178,6 @@ class Puller(Worker):
             builder.add(AUDIT_TAG, [audit_event(ref, audited, ctx, service=pipeline.name)])
         self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
         log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
-
-    def _skip_reason(self, ref: ObjectRef, pipeline: ServicePipeline | None) -> str:
-        if pipeline is None:
-            return "no service's key_pattern matches"
-        if pipeline.skips(ref.key):
-            return f"{pipeline.name} filename_filter_rules"
-        if self.deps.state.delivered_prefix(ref) is None:
-            return "already delivered"
-        return ""
 
     def _collect_body(self, body: str, builder: BatchBuilder) -> None:
         """Direct mode: the message body is the data."""
@@ -239,3 +229,12 @@ class Puller(Worker):
 def _advance(segments: list[Segment]) -> None:
     for segment in segments:
         segment.checkpoint.acknowledged(segment.start, segment.end)
+
+
+def _skip_reason(ref: ObjectRef, pipeline: ServicePipeline | None) -> str:
+    """Why an object without a checkpoint is skipped."""
+    if pipeline is None:
+        return "no service's key_pattern matches"
+    if pipeline.skips(ref.key):
+        return f"{pipeline.name} filename_filter_rules"
+    return "already delivered"

@@ -33,9 +33,10 @@ class DeliveryState:
         value = self._cache.get(object_id(ref), 0)
         return None if value == DONE else int(value)
 
-    def checkpoint(self, ref: ObjectRef) -> Checkpoint:
+    def checkpoint(self, ref: ObjectRef) -> Checkpoint | None:
+        """Where the object's delivery stands; None when the whole object was delivered."""
         prefix = self.delivered_prefix(ref)
-        return Checkpoint(self, object_id(ref), acked_until=prefix or 0)
+        return None if prefix is None else Checkpoint(self, object_id(ref), acked_until=prefix)
 
     def record(self, key: str, value: int) -> None:
         self._cache.set(key, value, expire=RETENTION_SECONDS)

@@ -62,9 +62,10 @@ def _step(operation: Operation) -> Callable[[str], str | None]:
     return split
 
 
-def file_variables(key: str, definitions: Mapping[str, Sequence[Operation]]) -> dict[str, str | None]:
-    """Compute every file variable from the object key."""
-    return {name: compile_chain(operations)(key) for name, operations in definitions.items()}
+def compile_file_variables(definitions: Mapping[str, Sequence[Operation]]) -> Callable[[str], dict[str, str | None]]:
+    """key -> every file variable; the chains are compiled once, per service."""
+    chains = {name: compile_chain(operations) for name, operations in definitions.items()}
+    return lambda key: {name: chain(key) for name, chain in chains.items()}
 
 
 def compile_extractor(mapping: RecordMapping) -> Extractor:

@@ -13,7 +13,7 @@ from typing import IO
 
 from devo_sqs.config.models import Service
 from devo_sqs.processing.decoding import decompressed_chunks, seekable_copy, sniff
-from devo_sqs.processing.fields import compile_extractor, compile_record_key, file_variables
+from devo_sqs.processing.fields import compile_extractor, compile_file_variables, compile_record_key
 from devo_sqs.processing.filters import LineFilter, compile_filename_filter
 from devo_sqs.processing.processors import build_processor
 from devo_sqs.processing.processors.direct import body_records
@@ -33,6 +33,7 @@ class ServicePipeline:
         self.service = service
         self._key_pattern = re.compile(service.key_pattern) if service.key_pattern else None
         self._skips_key = compile_filename_filter(service.filename_filter_rules)
+        self._file_variables = compile_file_variables(service.file_field_definitions)
         self._template = Template(service.routing_template)
         self._line_filter = LineFilter(service.line_filter_rules)
         needed = set(self._template.record_variables) | self._line_filter.record_variables
@@ -57,7 +58,7 @@ class ServicePipeline:
     def run(self, raw: IO[bytes], key: str, ctx: ObjectContext, *, spool_dir: str | None = None) -> Iterator[TagRun]:
         """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams."""
         ctx.charset = self.service.charset
-        file_values = file_variables(key, self.service.file_field_definitions)
+        file_values = self._file_variables(key)
         routes = self._routes(file_values)
         blocks = self._records(raw, ctx, spool_dir)
         while True:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from devo_sqs.config.models import FilenameRule, LineRule, RecordMapping, ReplaceOp, SplitOp
-from devo_sqs.processing.fields import as_text, compile_extractor, file_variables
+from devo_sqs.processing.fields import as_text, compile_extractor, compile_file_variables
 from devo_sqs.processing.filters import LineFilter, compile_filename_filter
 from devo_sqs.processing.routing import Template, sanitize
 
@@ -22,15 +22,14 @@ def replace(old: str, new: str) -> ReplaceOp:
 
 def test_file_variables_run_split_and_replace_chains_on_the_key() -> None:
     key = "server_logs/12409834/ff.gz"
-    values = file_variables(
-        key,
+    values = compile_file_variables(
         {
             "log_type": [split("/", 0), replace("_", "")],
             "last": [split("/", -1)],
             "missing": [split("/", 7)],
             "account": [split("/", 1), split(".", 0)],
         },
-    )
+    )(key)
     assert values == {"log_type": "serverlogs", "last": "ff.gz", "missing": None, "account": "12409834"}
 
 
