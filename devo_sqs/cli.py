@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
-from devo_sqs import __version__, logs
+from devo_sqs import __version__, exit_codes, logs
 from devo_sqs.config.server_mode import (
     COLLECTOR_CONFIG_ENV,
     DEFAULT_COLLECTOR_CONFIG,
@@ -21,7 +20,7 @@ from devo_sqs.errors import ConfigError
 
 log = logging.getLogger("devo_sqs")
 
-EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = exit_codes.OK, exit_codes.FAILURE, exit_codes.CONFIG
 
 CONFIG_HELP = (
     "YAML or JSON configuration file; without it, Collector Server mode reads the job config "
@@ -109,15 +108,16 @@ def _run(args: argparse.Namespace) -> int:
     from devo_sqs.processing.services import ServiceRouter
 
     ServiceRouter.for_input(config.inputs.sqs_collector)  # compile everything before touching AWS
-    logs.configure_stderr(debug=config.globals.debug)
-    if not config.inputs.sqs_collector.enabled:
-        log.warning("Input sqs_collector is disabled; nothing to do")
-        return EXIT_OK
-    collector = Collector(config)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: collector.request_stop())
-    collector.start()
-    return collector.wait()
+    writer = logs.StderrWriter().start(debug=config.globals.debug)
+    try:
+        if not config.inputs.sqs_collector.enabled:
+            log.warning("Input sqs_collector is disabled; nothing to do")
+            return EXIT_OK
+        collector = Collector(config)
+        collector.install_signal_handlers()
+        return collector.run()
+    finally:
+        writer.stop()
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -16,6 +16,9 @@ INPUT_COUNTERS = {
     "messages_received": "SQS messages received",
     "messages_deleted": "SQS messages deleted after delivery",
     "messages_failed": "SQS messages that failed (left for a retry, the DLQ or deleted as poison)",
+    "messages_released": "SQS messages made visible again (failed with backoff, or handed back at a stop)",
+    "messages_dropped": "poison SQS messages deleted after max_receive_count receives (no dead-letter queue)",
+    "access_errors": "objects that could not be read for AccessDenied or KMS errors",
     "notifications_ignored": "notification events without objects (s3:TestEvent, deletions, ...)",
     "objects_processed": "S3 objects read to the end",
     "objects_skipped": "S3 objects skipped (filename filters, no service, already delivered)",
@@ -32,7 +35,8 @@ class SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         snapshots = self._snapshots()
         yield from _input_metrics(snapshots.get("input", {}))
-        yield from _output_metrics(snapshots.get("output", {}))
+        yield from _output_metrics(snapshots.get("output", {}).get("managers", {}))
+        yield from _health_metrics(snapshots)
 
 
 def serve(port: int, snapshots: Snapshots) -> CollectorRegistry:
@@ -61,15 +65,36 @@ def _input_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
         "devo_sqs_messages_in_flight", "SQS messages being worked on", snapshot.get("messages_in_flight", 0)
     )
     yield GaugeMetricFamily(
-        "devo_sqs_queue_batches",
-        "record batches waiting between the input and output processes",
-        snapshot.get("queue_batches", 0),
+        "devo_sqs_bytes_in_flight",
+        "bytes of batches handed to the output process and not yet settled (bounded by queue_max_size_in_mb)",
+        snapshot.get("bytes_in_flight", 0),
     )
     yield GaugeMetricFamily(
         "devo_sqs_sqs_message_age_seconds",
         "how long the newest received message had waited in SQS (the collector's lag)",
         snapshot.get("message_age_seconds", 0.0),
     )
+
+
+def _health_metrics(snapshots: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:
+    collector = snapshots.get("collector", {})
+    yield CounterMetricFamily(
+        "devo_sqs_process_restarts",
+        "restarts of the two collector processes after one died",
+        collector.get("restarts", 0),
+    )
+    yield GaugeMetricFamily(
+        "devo_sqs_problems", "problems `devo-sqs health` reports (0: healthy)", len(collector.get("problems", []))
+    )
+    yield GaugeMetricFamily(
+        "devo_sqs_seconds_since_settlement",
+        "seconds since a batch or message was last settled (grows while collection is stalled)",
+        snapshots.get("input", {}).get("seconds_since_settlement", 0.0),
+    )
+    restarts = CounterMetricFamily("devo_sqs_thread_restarts", "threads restarted after an error", labels=["process"])
+    for side in ("input", "output"):
+        restarts.add_metric([side], snapshots.get(side, {}).get("thread_restarts_total", 0))
+    yield restarts
 
 
 def _output_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
@@ -79,6 +104,12 @@ def _output_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
     spooled = CounterMetricFamily(
         "devo_sqs_records_spooled", "records put in emergency persistence", labels=["manager"]
     )
+    resent = CounterMetricFamily(
+        "devo_sqs_records_resent", "records sent again after a receiver failed (duplicates)", labels=["manager"]
+    )
+    spool_failing = GaugeMetricFamily(
+        "devo_sqs_spool_failing", "1 while emergency persistence cannot be written", labels=["manager"]
+    )
     queued = GaugeMetricFamily("devo_sqs_sender_queue_batches", "batches waiting for a sender", labels=["manager"])
     spool_batches = GaugeMetricFamily("devo_sqs_spool_batches", "batches in emergency persistence", labels=["manager"])
     spool_bytes = GaugeMetricFamily("devo_sqs_spool_bytes", "disk used by emergency persistence", labels=["manager"])
@@ -87,10 +118,12 @@ def _output_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
     for manager, values in sorted(snapshot.items()):
         delivered.add_metric([manager], values.get("total", 0))
         spooled.add_metric([manager], values.get("spooled", 0))
+        resent.add_metric([manager], values.get("resent", 0))
+        spool_failing.add_metric([manager], 1.0 if values.get("spool_failing") else 0.0)
         queued.add_metric([manager], values.get("queue_batches", 0))
         spool_batches.add_metric([manager], values.get("spool_batches", 0))
         spool_bytes.add_metric([manager], values.get("spool_bytes", 0))
         for sender, state in sorted(values.get("connections", {}).items()):
             reconnects.add_metric([sender], state.get("reconnects", 0))
             down.add_metric([sender], 1.0 if state.get("down") else 0.0)
-    yield from (delivered, spooled, queued, spool_batches, spool_bytes, reconnects, down)
+    yield from (delivered, spooled, resent, queued, spool_batches, spool_bytes, spool_failing, reconnects, down)

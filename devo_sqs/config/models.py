@@ -89,6 +89,12 @@ class _NetworkOutput(Strict):
     spool_after_in_sec: float = Field(
         10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
     )
+    replay_window_bytes: int = Field(
+        16 << 20, ge=0, description="acknowledged bytes kept to send again after an abnormal close (0: none)"
+    )
+    replay_window_seconds: float = Field(
+        5.0, ge=0, description="how long acknowledged batches are kept to send again after an abnormal close"
+    )
 
     @property
     def uses_tls(self) -> bool:
@@ -273,6 +279,7 @@ class Credentials(Strict):
         return self
 
 
+MAX_PULLERS = 16
 QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>[0-9A-Za-z_-]+)/(?P<queue>[A-Za-z0-9_.-]+)/?$")
 
 
@@ -285,14 +292,31 @@ class SqsInput(Strict):
     credentials: Credentials = Field(default_factory=Credentials)
     sqs_visibility_timeout: int = Field(240, ge=10, le=43_200)
     sqs_wait_timeout: int = Field(20, ge=0, le=20)
-    sqs_max_messages: int = Field(1, ge=1, le=10)
+    sqs_max_messages: int | None = Field(
+        None, ge=1, le=10, description="messages per receive, at most; unset: adaptive, up to 10"
+    )
     ack_messages: bool = True
     direct_mode: bool = False
     do_not_send: bool = False
     debug_mode: bool = False
     compressed_events: bool = False
-    puller_threads: int = Field(1, ge=1, le=16, description="threads receiving and processing messages")
+    puller_threads: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PULLERS,
+        description=f"messages processed at once, at most; unset: adaptive, up to {MAX_PULLERS}",
+    )
     max_receive_count: int = Field(5, ge=1, description="delete a failing message after this many receives")
+    batch_deadline_seconds: int | None = Field(
+        None,
+        ge=10,
+        description="fail a batch not settled this long after its hand-over; default max(2 x visibility, 300)",
+    )
+    stall_seconds: int | None = Field(
+        None,
+        ge=10,
+        description="health fails when nothing settles this long with messages in flight; default deadline + 60",
+    )
     services: dict[str, Service] = Field(min_length=1)
 
     @field_validator("id", mode="before")
@@ -306,6 +330,15 @@ class SqsInput(Strict):
         if not QUEUE_URL.match(url):
             raise ValueError(f"{url!r} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)")
         return url
+
+    @property
+    def batch_deadline(self) -> int:
+        return self.batch_deadline_seconds or max(2 * self.sqs_visibility_timeout, 300)
+
+    @property
+    def stall_limit(self) -> int:
+        """Above the batch deadline, so health never fails a pod before the deadline has recovered the batch."""
+        return self.stall_seconds or self.batch_deadline + 60
 
     @property
     def queue_account(self) -> str:

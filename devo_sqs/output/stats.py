@@ -14,6 +14,7 @@ class DeliveryStats:
         self._lock = threading.Lock()
         self.total = 0
         self.spooled_records = 0
+        self.resent_records = 0  # sent again from the replay window after an abnormal close (duplicates)
         self.by_tag: Counter[str] = Counter()
         self._since_count = 0
         self._since = datetime.now(UTC)
@@ -30,6 +31,10 @@ class DeliveryStats:
         with self._lock:
             self.spooled_records += records
 
+    def resent(self, records: int) -> None:
+        with self._lock:
+            self.resent_records += records
+
     def report_line(self) -> str:
         """`Standard - Total number of messages sent: T, messages sent since "<ts>": P (elapsed S seconds)`;
         starts a new period."""
@@ -39,9 +44,16 @@ class DeliveryStats:
                 f'{self.label} - Total number of messages sent: {self.total}, messages sent since "{self._since}": '
                 f"{self._since_count} (elapsed {now - self._since_monotonic:.3f} seconds)"
             )
+            if self.resent_records:
+                line += f", messages sent again after a receiver failure: {self.resent_records}"
             self._since_count, self._since, self._since_monotonic = 0, datetime.now(UTC), now
             return line
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
-            return {"total": self.total, "by_tag": dict(self.by_tag), "spooled": self.spooled_records}
+            return {
+                "total": self.total,
+                "by_tag": dict(self.by_tag),
+                "spooled": self.spooled_records,
+                "resent": self.resent_records,
+            }

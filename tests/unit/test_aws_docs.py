@@ -96,7 +96,6 @@ def test_the_code_makes_exactly_the_calls_the_page_explains() -> None:
     assert calls_in_ingest() == {
         ("sqs", "ReceiveMessage"),
         ("sqs", "DeleteMessageBatch"),
-        ("sqs", "ChangeMessageVisibility"),
         ("sqs", "ChangeMessageVisibilityBatch"),
         ("sqs", "GetQueueAttributes"),
         ("s3", "GetObject"),
