@@ -18,6 +18,10 @@
 #   /etc/devo/collector/collector_config.json).
 # Other commands: docker run --rm --entrypoint devo-sqs -v "$PWD/config:/devo-collector/config:ro" devo-sqs \
 #                   validate /devo-collector/config/config.yaml
+#
+# Python packages come only from requirements/runtime.txt (every package pinned, hashes checked; refreshed with
+# scripts/lock), the collector itself with --no-deps. The base image is a moving tag, for Debian's and Python's
+# patch releases; to freeze it too: --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest>.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build
@@ -25,9 +29,12 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/devo-sqs
 WORKDIR /src
+COPY requirements/runtime.txt ./requirements/
+RUN /opt/devo-sqs/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY setup.cfg pyproject.toml README.md ./
 COPY devo_sqs ./devo_sqs
-RUN /opt/devo-sqs/bin/pip install . \
+# The build backend (setuptools, wheel) is in the lock, hence --no-build-isolation: nothing unpinned is fetched.
+RUN /opt/devo-sqs/bin/pip install --no-deps --no-build-isolation . \
  && /opt/devo-sqs/bin/devo-sqs --version
 
 FROM ${PYTHON_IMAGE}
