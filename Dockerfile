@@ -58,6 +58,6 @@ VOLUME ["/devo-collector/config", "/devo-collector/certs", "/devo-collector/stat
 # Healthy while the running collector's heartbeat (<state dir>/heartbeat, touched every 10 s while both child
 # processes live) is under 60 s old. `|| exit 1`: Docker reserves exit code 2, which a config error would give.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-  CMD devo-sqs health "$CONFIG_FILE" || exit 1
+  CMD ["sh", "-c", "devo-sqs health \"$CONFIG_FILE\" || exit 1"]
 # exec: devo-sqs becomes PID 1 and receives SIGTERM itself (it stops its two child processes in order).
 ENTRYPOINT ["sh", "-c", "exec devo-sqs run \"$CONFIG_FILE\""]

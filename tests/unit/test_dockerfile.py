@@ -42,9 +42,11 @@ def test_the_entrypoint_execs_the_console_script_with_run_and_the_config_file() 
 
 
 def test_the_health_check_runs_the_health_command_on_the_same_config() -> None:
-    options, _, shell_command = last(IMAGE, "HEALTHCHECK").args.partition(" CMD ")
+    options, _, health_command = last(IMAGE, "HEALTHCHECK").args.partition(" CMD ")
     assert options.split() == ["--interval=30s", "--timeout=10s", "--start-period=60s", "--retries=3"]
-    argv = shlex.split(shell_command)
+    shell, flag, script = command(health_command)
+    assert (shell, flag) == ("sh", "-c")
+    argv = shlex.split(script)
     assert argv == ["devo-sqs", "health", "$CONFIG_FILE", "||", "exit", "1"]  # Docker reserves exit code 2
     assert argv[0] in console_scripts()
     args = build_parser().parse_args(with_env(argv[1:3]))
