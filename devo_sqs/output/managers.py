@@ -21,7 +21,8 @@ from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import Sender
 from devo_sqs.output.senders.console import ConsoleSender
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
-from devo_sqs.output.stats import DeliveryStats
+from devo_sqs.output.stats import DeliveryStats, QueueWaits
+from devo_sqs.output.timed_queue import TimedQueue
 from devo_sqs.persistence.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class SenderManager:
         self.kind = kind
         self.group = f"{kind}_senders"
         self.stats = DeliveryStats(kind.capitalize())
+        self.waits = QueueWaits()
         self._on_ack = on_ack
         self._lock = threading.Lock()
         self._remaining: dict[int, tuple[int, bool]] = {}  # batch id -> (outputs still to settle, spooled)
@@ -75,7 +77,7 @@ class SenderManager:
             confirmed=self._confirmed, spooled=self._spooled, abandoned=self._abandoned, replayed=self._replayed
         )
         for output_name, spec in outputs.items():
-            channel: queue.Queue[Batch] = queue.Queue(maxsize=CHANNEL_BATCHES)
+            channel: queue.Queue[Batch] = TimedQueue(CHANNEL_BATCHES, on_wait=self.waits.observe)
             self.channels[output_name] = channel
             spool = None
             if spool_dir is not None and not isinstance(spec, ConsoleOutput):
@@ -157,6 +159,7 @@ class SenderManager:
             "queue_batches": self.queue_size(),
             "spool_batches": self.spooled_batches(),
             "spool_bytes": sum(spool.size_bytes for spool in self.spools.values()),
+            "enqueued_seconds": self.waits.histogram(),
             "connections": {
                 thread.name: {
                     "reconnects": thread.reconnects,
@@ -171,7 +174,8 @@ class SenderManager:
         lines = [
             f"Number of available senders: {len(self.threads)}, "
             f"sender manager internal queue size: {self.queue_size()}, "
-            f"emergency persistence: {self.spooled_batches()} batch(es)"
+            f"emergency persistence: {self.spooled_batches()} batch(es)",
+            self.waits.report_line(),
         ]
         for thread in self.threads:
             status = (
