@@ -3,11 +3,12 @@ snapshots the two child processes report (see `status.py`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 Snapshots = Callable[[], Mapping[str, Mapping[str, Any]]]
@@ -115,6 +116,12 @@ def _output_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
     spool_bytes = GaugeMetricFamily("devo_sqs_spool_bytes", "disk used by emergency persistence", labels=["manager"])
     reconnects = CounterMetricFamily("devo_sqs_sender_reconnects", "failed writes and reconnects", labels=["sender"])
     down = GaugeMetricFamily("devo_sqs_sender_down", "1 while an output is down and batches spool", labels=["sender"])
+    waits = HistogramMetricFamily(
+        "devo_sqs_enqueued_elapsed_seconds",
+        "how long batches waited in a sender manager's queue before a sender took them "
+        "(the monitor's enqueued_elapsed_times_in_seconds_stats)",
+        labels=["manager"],
+    )
     for manager, values in sorted(snapshot.items()):
         delivered.add_metric([manager], values.get("total", 0))
         spooled.add_metric([manager], values.get("spooled", 0))
@@ -123,7 +130,15 @@ def _output_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
         queued.add_metric([manager], values.get("queue_batches", 0))
         spool_batches.add_metric([manager], values.get("spool_batches", 0))
         spool_bytes.add_metric([manager], values.get("spool_bytes", 0))
+        if histogram := values.get("enqueued_seconds"):
+            buckets = [(_le(bound), count) for bound, count in histogram["buckets"]]
+            waits.add_metric([manager], buckets, histogram["sum"])
         for sender, state in sorted(values.get("connections", {}).items()):
             reconnects.add_metric([sender], state.get("reconnects", 0))
             down.add_metric([sender], 1.0 if state.get("down") else 0.0)
-    yield from (delivered, spooled, resent, queued, spool_batches, spool_bytes, spool_failing, reconnects, down)
+    yield from (delivered, spooled, resent, queued, spool_batches, spool_bytes, spool_failing, reconnects, down, waits)
+
+
+def _le(bound: float) -> str:
+    """A histogram bucket's `le` label: `0.005`, `1.0`, `+Inf`."""
+    return "+Inf" if math.isinf(bound) else repr(float(bound))

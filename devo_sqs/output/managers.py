@@ -23,7 +23,8 @@ from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import Sender
 from devo_sqs.output.senders.console import ConsoleSender
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
-from devo_sqs.output.stats import DeliveryStats
+from devo_sqs.output.stats import DeliveryStats, QueueWaits
+from devo_sqs.output.timed_queue import TimedQueue
 from devo_sqs.output.window import ReplayWindow
 from devo_sqs.persistence.spool import Spool
 
@@ -76,6 +77,7 @@ class SenderManager:
         self.kind = kind
         self.group = f"{kind}_senders"
         self.stats = DeliveryStats(kind.capitalize())
+        self.waits = QueueWaits()
         self._on_ack = on_ack
         self._lock = threading.Lock()
         self._remaining: dict[int, tuple[int, bool]] = {}  # batch id -> (outputs still to settle, spooled by one)
@@ -90,7 +92,7 @@ class SenderManager:
             resent=self._resent,
         )
         for output_name, spec in outputs.items():
-            channel: queue.Queue[Batch] = queue.Queue(maxsize=CHANNEL_BATCHES)
+            channel: queue.Queue[Batch] = TimedQueue(CHANNEL_BATCHES, on_wait=self.waits.observe)
             self.channels[output_name] = channel
             spool = None
             if spool_dir is not None and not isinstance(spec, ConsoleOutput):
@@ -182,6 +184,7 @@ class SenderManager:
             "spool_batches": self.spooled_batches(),
             "spool_bytes": sum(spool.size_bytes for spool in self.spools.values()),
             "spool_failing": self.spool_failing,
+            "enqueued_seconds": self.waits.histogram(),
             "connections": {
                 thread.name: {
                     "reconnects": thread.reconnects,
@@ -196,7 +199,8 @@ class SenderManager:
         lines = [
             f"Number of available senders: {len(self.threads)}, "
             f"sender manager internal queue size: {self.queue_size()}, "
-            f"emergency persistence: {self.spooled_batches()} batch(es)"
+            f"emergency persistence: {self.spooled_batches()} batch(es)",
+            self.waits.report_line(),
         ]
         for thread in self.threads:
             status = (

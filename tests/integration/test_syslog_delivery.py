@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -295,3 +296,42 @@ def test_concurrent_connections_share_an_outputs_batches_and_each_is_acknowledge
     )
     assert syslog_receiver.connections_accepted == 2
     assert manager.stats.snapshot()["total"] == 1200
+
+
+def test_the_monitor_lines_tell_how_long_batches_waited_for_an_output_that_came_up_late(
+    syslog_receiver: SyslogReceiver,
+) -> None:
+    outage_seconds = 1.5
+    syslog_receiver.stop()
+    acks: list[Ack] = []
+    outputs = {"relay": SyslogOutput(type="relay", address="127.0.0.1", port=syslog_receiver.port)}
+    manager = SenderManager("standard", outputs, on_ack=acks.append)
+    manager.start()
+    try:
+        for batch_id in range(4):
+            assert manager.submit(batch(batch_id, count=10), timeout=10)
+        time.sleep(outage_seconds)
+        syslog_receiver.start()
+        assert wait_until(lambda: len(acks) == 4, timeout=30)
+        first, waited, sender, totals = manager.status_lines()
+        histogram = manager.snapshot()["enqueued_seconds"]
+        assert manager.status_lines()[1] == "enqueued_elapsed_times_in_seconds_stats: {}"  # a new period
+    finally:
+        manager.stop()
+        manager.join(10)
+    assert first == (
+        "Number of available senders: 1, sender manager internal queue size: 0, emergency persistence: 0 batch(es)"
+    )
+    figures = ", ".join(rf'"{name}": (\d+\.\d{{3}})' for name in ("min", "max", "mean", "p50", "p90", "p99"))
+    shape = rf'enqueued_elapsed_times_in_seconds_stats: \{{"count": 4, {figures}\}}'
+    match = re.fullmatch(shape, waited)
+    assert match, waited
+    low, high, mean, p50, p90, p99 = map(float, match.groups())
+    # The sender takes the first batch at once and retries it until the receiver listens; the other three wait
+    # in the queue for the whole outage at least.
+    assert low <= p50 <= p90 <= p99 == high and low <= mean <= high
+    assert p50 >= outage_seconds and mean >= 3 * outage_seconds / 4
+    assert sender.startswith("Sender: SyslogSender(standard_senders,relay_0), status: {")
+    assert totals.startswith("Standard - Total number of messages sent: 40, ")
+    assert histogram["count"] == 4 and histogram["sum"] >= 3 * outage_seconds
+    assert dict(histogram["buckets"])[1.0] <= 1  # only the batch taken at once can have waited under a second
