@@ -125,6 +125,18 @@ def test_a_long_poll_wakes_when_a_message_arrives(aws: MemoryAws, sqs: Any, queu
     assert [[m["Body"] for m in messages] for messages in got] == [["wake up"]]
 
 
+def test_closing_a_queue_ends_its_long_polls_and_keeps_its_messages(aws: MemoryAws, sqs: Any, queue_url: str) -> None:
+    got: list[list[dict[str, Any]]] = []
+    poll = threading.Thread(target=lambda: got.append(receive(sqs, queue_url, WaitTimeSeconds=20)))
+    poll.start()
+    assert wait_until(lambda: aws.stats()["queues"]["work"]["waiting"] == 1, timeout=10)
+    aws.close_queue(queue_url)
+    poll.join(10)  # well before its 20 s poll would end
+    assert (poll.is_alive(), got) == (False, [[]])
+    sqs.send_message(QueueUrl=queue_url, MessageBody="kept")
+    assert [m["Body"] for m in receive(sqs, queue_url, WaitTimeSeconds=20)] == ["kept"]
+
+
 def test_visibility_changed_to_zero_shows_the_message_at_once(sqs: Any, queue_url: str) -> None:
     sqs.send_message(QueueUrl=queue_url, MessageBody="back")
     (message,) = receive(sqs, queue_url)

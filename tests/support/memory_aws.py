@@ -4,7 +4,7 @@ dozen receive + get + delete rounds a second, so a benchmark against it measures
 One ThreadingHTTPServer (HTTP/1.1, keep-alive) serves SQS's JSON protocol (memory_sqs.py) and path-style S3
 (memory_s3.py); every S3 and SQS request first sleeps the configured latency, as a region's 20-60 ms would.
 Control requests under `/_memory/` (never delayed; no bucket name starts with "_") set the latency, announce
-stored objects to a queue at one instant, and report queue depths and request counts.
+stored objects to a queue at one instant, end a queue's long polls, and report queue depths and request counts.
 
     python -m tests.support.memory_aws [--port 0] [--latency-ms 40]   # prints its URL, serves until SIGTERM
 
@@ -69,6 +69,11 @@ class _Server(ThreadingHTTPServer):
             "requests": dict(self._requests),
             "queues": {queue.name: asdict(queue.counts()) for queue in self.sqs.queues()},
         }
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-answer (killed, or its long poll outlived it) is no error of ours."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def close_queues(self) -> None:
         for queue in self.sqs.queues():
@@ -145,7 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         return reply
 
     def _control(self, body: bytes) -> Reply:
-        """`GET stats`, `POST latency {"seconds"}`, `POST announce {"queue_url", "bucket", "keys"}`."""
+        """`GET stats`, `POST latency {"seconds"}`, `POST announce {"queue_url", "bucket", "keys"}`,
+        `POST close {"queue_url"}`."""
         command = self.path.removeprefix(CONTROL)
         request = json.loads(body or b"{}")
         try:
@@ -154,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif command == "latency":
                 self.server.latency_seconds = float(request["seconds"])
                 answer = {"latency_seconds": self.server.latency_seconds}
+            elif command == "close":
+                self.server.sqs.queue(request["queue_url"]).close()
+                answer = {}
             elif command == "announce":
                 answer = {"sent": self.server.s3.announce(request["queue_url"], request["bucket"], request["keys"])}
             else:
@@ -201,6 +210,11 @@ class _Endpoint:
         """Put the ObjectCreated events of these stored objects in the queue, all at one instant."""
         sent: int = self._control("announce", {"queue_url": queue_url, "bucket": bucket, "keys": keys})["sent"]
         return sent
+
+    def close_queue(self, queue_url: str) -> None:
+        """End every long poll on the queue now, and answer its later receives at once: a consumer told to stop
+        then stops without waiting out a 20 s poll. Messages stay where they are."""
+        self._control("close", {"queue_url": queue_url})
 
     def stats(self) -> dict[str, Any]:
         """`latency_seconds`, `requests` by action, and per queue name its counts (memory_queue.QueueCounts)."""

@@ -176,7 +176,7 @@ class MemoryQueue:
             self._hidden.clear()
 
     def close(self) -> None:
-        """Return every long poll now (empty), so a stopping server's threads end."""
+        """Return every long poll now (empty), and later receives at once: for a consumer or a server that stops."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
