@@ -48,6 +48,15 @@ STOP_SECONDS = 40.0
 
 
 @dataclass(frozen=True)
+class Consumer:
+    """A consumer in its long polls: its pid (CPU is measured on its process tree) and, for the collector, the
+    frames its relay receiver has counted so far (the bare loop forwards nothing)."""
+
+    pid: int
+    frames: Callable[[], int] | None = None
+
+
+@dataclass(frozen=True)
 class SmallObjects:
     keys: list[str]
     records_per_object: int
@@ -136,9 +145,9 @@ def collector_config(
 
 
 @contextlib.contextmanager
-def collector(endpoint: Any, queue_url: str, directory: Path, tuning: dict[str, Any]) -> Iterator[Any]:
-    """`devo-sqs run` with a relay output to a counting receiver: yields (process, receiver) with the process in its
-    long polls; SIGTERM on the way out, SIGKILL of its process group when that does not end it."""
+def collector(endpoint: Any, queue_url: str, directory: Path, tuning: dict[str, Any]) -> Iterator[Consumer]:
+    """`devo-sqs run` with a relay output to a counting receiver, in its long polls; SIGTERM on the way out,
+    SIGKILL of its process group when that does not end it."""
     from bench_e2e import CountingReceiver
 
     from tests.support.collector_process import CollectorProcess
@@ -149,7 +158,8 @@ def collector(endpoint: Any, queue_url: str, directory: Path, tuning: dict[str, 
     process = CollectorProcess(config, directory=directory).start()
     try:
         wait_pollers_settled(endpoint, queue_url.rsplit("/", 1)[1], lambda: process.process.poll() is None)
-        yield process, receiver
+        assert process.process is not None
+        yield Consumer(process.process.pid, lambda: receiver.received_count)
     except BaseException:
         print(process.log()[-3000:], file=sys.stderr)
         raise
@@ -163,7 +173,7 @@ def collector(endpoint: Any, queue_url: str, directory: Path, tuning: dict[str, 
 
 
 @contextlib.contextmanager
-def bare_loop(endpoint: Any, queue_url: str, objects: int) -> Iterator[subprocess.Popen[bytes]]:
+def bare_loop(endpoint: Any, queue_url: str, objects: int) -> Iterator[Consumer]:
     """The bare loop in a process of its own (so that it, like the collector, has its own GIL), in its long
     polls; stopped by its pid on the way out."""
     command = [sys.executable, __file__, "bare", endpoint.url, queue_url, str(objects), str(BARE_THREADS)]
@@ -174,7 +184,7 @@ def bare_loop(endpoint: Any, queue_url: str, objects: int) -> Iterator[subproces
         if not ready or process.stdout.readline() != b"ready\n":
             raise RuntimeError("the bare loop did not start")
         wait_pollers_settled(endpoint, queue_url.rsplit("/", 1)[1], lambda: process.poll() is None)
-        yield process
+        yield Consumer(process.pid)
     finally:
         if process.poll() is None:
             process.kill()
@@ -211,9 +221,7 @@ def bare_main(endpoint_url: str, queue_url: str, objects: int, threads: int) -> 
     for _ in range(threads):
         threading.Thread(target=work, daemon=True).start()  # daemons: the ones in a long poll end with the process
     print("ready", flush=True)
-    finished = done.wait(timeout=3600)
-    print(counts["objects"], flush=True)
-    return 0 if finished else 1
+    return 0 if done.wait(timeout=3600) else 1
 
 
 # --- one measurement --------------------------------------------------------------------------------------
@@ -231,20 +239,20 @@ def measure(endpoint: Any, directory: Path, data: SmallObjects, *, contender: st
         tuning = MINIMAL_INPUT if contender == "default" else SMALL_TUNED_INPUT
         consumer = collector(endpoint, queue_url, directory / queue, tuning)
     with consumer as running:
-        pid = running.pid if contender == "bare" else running[0].process.pid
-        counted = (lambda: 0) if contender == "bare" else (lambda: running[1].received_count)
-        before = counted()  # the collector's own start-up warnings go to the relay output too
-        received = (lambda: records) if contender == "bare" else (lambda: counted() - before)
-        cpu_before, endpoint_before = tree_cpu_seconds(pid), tree_cpu_seconds(endpoint.pid)
+        frames = running.frames or (lambda: 0)
+        before = frames()  # the collector's own start-up warnings go to the relay output too
+        cpu_before, endpoint_before = tree_cpu_seconds(running.pid), tree_cpu_seconds(endpoint.pid)
         requests_before = Counter(endpoint.stats()["requests"])
         started = time.monotonic()
         endpoint.announce(queue_url, BUCKET, data.keys)
-        wait_for(lambda: received() >= records, timeout=timeout, what=f"{records} records")
+        if running.frames:
+            wait_for(lambda: frames() - before >= records, timeout=timeout, what=f"{records} records")
         ended = wait_for(lambda: _drained(queue_counts(endpoint, queue)), timeout=timeout, what="an empty queue")
-        cpu, endpoint_cpu = tree_cpu_seconds(pid) - cpu_before, tree_cpu_seconds(endpoint.pid) - endpoint_before
+        cpu = tree_cpu_seconds(running.pid) - cpu_before
+        endpoint_cpu = tree_cpu_seconds(endpoint.pid) - endpoint_before
         requests = Counter(endpoint.stats()["requests"]) - requests_before
         time.sleep(0.2)  # frames still on the wire when the last message was deleted
-        records_received = received()
+        records_received = frames() - before
     row = {
         "contender": contender,
         "latency_ms": latency_ms,
@@ -255,7 +263,7 @@ def measure(endpoint: Any, directory: Path, data: SmallObjects, *, contender: st
         "endpoint_cpu_ms_per_object": endpoint_cpu * 1000 / objects,
         "requests": dict(requests),
     }
-    if contender != "bare":
+    if running.frames:
         row["records_received"] = records_received
         if records_received != records:
             row["note"] = f"{records_received} records received, {records} sent"
