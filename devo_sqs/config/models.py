@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from devo_sqs.config.files import CHECK_FILES, unreadable_file
 from devo_sqs.config.processors import FileFormat, KeyPath
 
 
@@ -57,6 +63,9 @@ class Globals(Strict):
     gc_period_in_sec: int = Field(300, ge=1)
     spool_max_size_in_mb: int = Field(1024, ge=1, description="emergency persistence bound on disk")
     metrics_port: int | None = Field(None, ge=0, le=65535, description="serve Prometheus /metrics here (opt-in)")
+    metrics_address: str = Field(
+        "0.0.0.0", min_length=1, description="interface /metrics listens on; default all, so Prometheus can scrape"
+    )
 
     @property
     def batch_max_bytes(self) -> int:
@@ -89,6 +98,16 @@ class _NetworkOutput(Strict):
     spool_after_in_sec: float = Field(
         10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
     )
+
+    @field_validator("chain", "cert", "key")
+    @classmethod
+    def _readable(cls, path: str | None, info: ValidationInfo) -> str | None:
+        """Only where the collector runs (`validate`, `run`): `parse` and `health` may see another host's paths."""
+        if path is not None and info.context and info.context.get(CHECK_FILES):
+            problem = unreadable_file(path)
+            if problem:
+                raise ValueError(problem)
+        return path
 
     @property
     def uses_tls(self) -> bool:
@@ -193,6 +212,7 @@ class Service(Strict):
     """One named bundle of pipeline options; predefined definitions are merged in before validation."""
 
     key_pattern: str | None = Field(None, description="regex searched in the key; the first service matching wins")
+    dispatch: list[DispatchRule] = Field(default_factory=list, description="hand objects to other services by key")
     encoding: Encoding = "auto"
     charset: str = "utf-8"
     file_format: FileFormat | None = None
@@ -203,7 +223,6 @@ class Service(Strict):
     routing_template: str | None = None
     send_filtered_out_to_unknown: bool = False
     send_md5_message: bool = False
-    dispatch: list[DispatchRule] = Field(default_factory=list, description="hand objects to other services by key")
 
     @field_validator("key_pattern")
     @classmethod
@@ -219,16 +238,61 @@ class Service(Strict):
             raise ValueError(f"unknown charset {charset!r}") from None
         return charset
 
+    @field_validator("line_filter_rules")
+    @classmethod
+    def _filter_keys_defined(cls, rules: list[list[LineRule]], info: ValidationInfo) -> list[list[LineRule]]:
+        """A rule on a variable nothing defines sees only null: `doesnotmatch` would drop every record and
+        `match` none, silently. (A mapping that failed validation is reported already and not checked here.)"""
+        if info.data.get("dispatch"):
+            return rules  # reported as not applying, below
+        defined = {"record": info.data.get("record_field_mapping"), "file": info.data.get("file_field_definitions")}
+        problems = [
+            _problem((outer, inner, "key"), reason, rule.key)
+            for outer, group in enumerate(rules)
+            for inner, rule in enumerate(group)
+            if (reason := _undefined_variable(rule, defined.get(rule.source)))
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return rules
+
     @model_validator(mode="after")
     def _complete(self) -> Service:
         if self.dispatch:
-            return self
+            return self._only_dispatch()
         if self.routing_template is None:
             raise ValueError("routing_template is required")
         if self.file_format is None and self.encoding != "parquet":
             raise ValueError("file_format is required (unless encoding is parquet)")
         _check_template(self.routing_template, self)
         return self
+
+    def _only_dispatch(self) -> Service:
+        """A dispatching service hands each object to a predefined definition: its own pipeline keys would be
+        ignored, so setting one is a mistake."""
+        ignored = sorted(self.model_fields_set - DISPATCH_KEYS, key=list(Service.model_fields).index)
+        if ignored:
+            reason = "does not apply to a dispatching service (each object takes the definition its dispatch names)"
+            problems = [_problem((name,), reason, getattr(self, name)) for name in ignored]
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+DISPATCH_KEYS = frozenset({"key_pattern", "dispatch"})
+
+
+def _undefined_variable(rule: LineRule, defined: Mapping[str, object] | None) -> str | None:
+    """Why `rule.key` names no variable of its source; None when it does (or the definitions are unknown)."""
+    if defined is None or rule.key in defined:
+        return None
+    where = "record_field_mapping" if rule.source == "record" else "file_field_definitions"
+    known = f"defined: {', '.join(defined)}" if defined else "none defined"
+    return f"{rule.source} variable {rule.key!r} is not defined in {where} ({known})"
+
+
+def _problem(loc: tuple[str | int, ...], reason: str, value: object) -> InitErrorDetails:
+    """One problem at a path below the model that finds it (reported like any field error)."""
+    return InitErrorDetails(type=PydanticCustomError("config", "{reason}", {"reason": reason}), loc=loc, input=value)
 
 
 def _check_template(template: str, service: Service) -> None:
@@ -273,6 +337,15 @@ class Credentials(Strict):
         return self
 
 
+BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{3,255}$")
+
+
+def _bucket_name(name: str) -> str:
+    if not BUCKET_NAME.match(name):
+        raise ValueError(f"{name!r} is not an S3 bucket name (the name alone, as in s3://NAME/key)")
+    return name
+
+
 QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>[0-9A-Za-z_-]+)/(?P<queue>[A-Za-z0-9_.-]+)/?$")
 
 
@@ -293,12 +366,22 @@ class SqsInput(Strict):
     compressed_events: bool = False
     puller_threads: int = Field(1, ge=1, le=16, description="threads receiving and processing messages")
     max_receive_count: int = Field(5, ge=1, description="delete a failing message after this many receives")
+    allowed_buckets: list[Annotated[str, AfterValidator(_bucket_name)]] | None = Field(
+        None, description="notifications naming another bucket are permanent failures; unset: any bucket"
+    )
     services: dict[str, Service] = Field(min_length=1)
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+    @field_validator("allowed_buckets")
+    @classmethod
+    def _some_bucket(cls, buckets: list[str] | None) -> list[str] | None:
+        if buckets == []:
+            raise ValueError("an empty list would refuse every notification; leave it out to accept any bucket")
+        return buckets
 
     @field_validator("base_url")
     @classmethod
