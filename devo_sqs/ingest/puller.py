@@ -132,7 +132,7 @@ class Puller(Worker):
         self.deps.tracker.seal(inflight)
 
     def _collect_notification(self, message: dict[str, Any], inflight: InFlight, builder: BatchBuilder) -> None:
-        notification = parse_notification(message["Body"])
+        notification = parse_notification(message["Body"], allowed_buckets=self.spec.allowed_buckets)
         if notification.ignored:
             self.deps.counters.add(notifications_ignored=notification.ignored)
             log.debug(
