@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -99,19 +99,32 @@ class _NetworkOutput(Strict):
         10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
     )
 
-    @field_validator("chain", "cert", "key")
-    @classmethod
-    def _readable(cls, path: str | None, info: ValidationInfo) -> str | None:
-        """Only where the collector runs (`validate`, `run`): `parse` and `health` may see another host's paths."""
-        if path is not None and info.context and info.context.get(CHECK_FILES):
-            problem = unreadable_file(path)
-            if problem:
-                raise ValueError(problem)
-        return path
+    @model_validator(mode="after")
+    def _files_usable(self, info: ValidationInfo) -> _NetworkOutput:
+        """The files it needs are named and, where the collector runs (`validate`, `run`; not `parse` or
+        `health`, which may read another host's config), every named file is readable."""
+        missing = self._missing_files()
+        problems = [_problem((), missing, None)] if missing else []
+        if info.context and info.context.get(CHECK_FILES):
+            problems += [
+                _problem((name,), reason, path)
+                for name in TLS_FILES
+                if (path := getattr(self, name)) and (reason := unreadable_file(path))
+            ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def _missing_files(self) -> str | None:
+        """Why a file this output needs is not named; None when nothing is missing."""
+        return None
 
     @property
     def uses_tls(self) -> bool:
         return bool(self.chain or self.cert)
+
+
+TLS_FILES = ("chain", "cert", "key")
 
 
 class SyslogOutput(_NetworkOutput):
@@ -129,12 +142,13 @@ class DevoOutput(_NetworkOutput):
     address: str = "collector-eu.devo.io"
     port: int = Field(443, ge=1, le=65535)
 
-    @model_validator(mode="after")
-    def _needs_mutual_tls(self) -> DevoOutput:
-        missing = [name for name in ("chain", "cert", "key") if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}")
-        return self
+    def _missing_files(self) -> str | None:
+        missing = [name for name in TLS_FILES if not getattr(self, name)]
+        return (
+            f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}"
+            if missing
+            else None
+        )
 
 
 Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput, Field(discriminator="type")]
@@ -238,34 +252,46 @@ class Service(Strict):
             raise ValueError(f"unknown charset {charset!r}") from None
         return charset
 
-    @field_validator("line_filter_rules")
-    @classmethod
-    def _filter_keys_defined(cls, rules: list[list[LineRule]], info: ValidationInfo) -> list[list[LineRule]]:
-        """A rule on a variable nothing defines sees only null: `doesnotmatch` would drop every record and
-        `match` none, silently. (A mapping that failed validation is reported already and not checked here.)"""
-        if info.data.get("dispatch"):
-            return rules  # reported as not applying, below
-        defined = {"record": info.data.get("record_field_mapping"), "file": info.data.get("file_field_definitions")}
-        problems = [
-            _problem((outer, inner, "key"), reason, rule.key)
-            for outer, group in enumerate(rules)
-            for inner, rule in enumerate(group)
-            if (reason := _undefined_variable(rule, defined.get(rule.source)))
-        ]
-        if problems:
-            raise ValidationError.from_exception_data(cls.__name__, problems)
-        return rules
-
     @model_validator(mode="after")
     def _complete(self) -> Service:
+        """Checks across fields, reported together: a tag can be made, the stream split, every filter key is
+        a defined variable (a rule on an undefined one sees only null: `doesnotmatch` would drop every record
+        and `match` none, silently)."""
         if self.dispatch:
             return self._only_dispatch()
-        if self.routing_template is None:
-            raise ValueError("routing_template is required")
-        if self.file_format is None and self.encoding != "parquet":
-            raise ValueError("file_format is required (unless encoding is parquet)")
-        _check_template(self.routing_template, self)
+        problems = [_problem((), reason, None) for reason in self._incomplete()]
+        problems += [
+            _problem(("line_filter_rules", outer, inner, "key"), reason, rule.key)
+            for outer, group in enumerate(self.line_filter_rules)
+            for inner, rule in enumerate(group)
+            if (reason := self._undefined_variable(rule))
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+    def _incomplete(self) -> Iterator[str]:
+        if self.routing_template is None:
+            yield "routing_template is required"
+        else:
+            try:
+                _check_template(self.routing_template, self)
+            except ValueError as exc:
+                yield str(exc)
+        if self.file_format is None and self.encoding != "parquet":
+            yield "file_format is required (unless encoding is parquet)"
+
+    def _undefined_variable(self, rule: LineRule) -> str | None:
+        """Why `rule.key` names no variable of its source; None when it does."""
+        defined: Mapping[str, object]
+        if rule.source == "record":
+            defined, where = self.record_field_mapping, "record_field_mapping"
+        else:
+            defined, where = self.file_field_definitions, "file_field_definitions"
+        if rule.key in defined:
+            return None
+        known = f"defined: {', '.join(defined)}" if defined else "none defined"
+        return f"{rule.source} variable {rule.key!r} is not defined in {where} ({known})"
 
     def _only_dispatch(self) -> Service:
         """A dispatching service hands each object to a predefined definition: its own pipeline keys would be
@@ -279,15 +305,6 @@ class Service(Strict):
 
 
 DISPATCH_KEYS = frozenset({"key_pattern", "dispatch"})
-
-
-def _undefined_variable(rule: LineRule, defined: Mapping[str, object] | None) -> str | None:
-    """Why `rule.key` names no variable of its source; None when it does (or the definitions are unknown)."""
-    if defined is None or rule.key in defined:
-        return None
-    where = "record_field_mapping" if rule.source == "record" else "file_field_definitions"
-    known = f"defined: {', '.join(defined)}" if defined else "none defined"
-    return f"{rule.source} variable {rule.key!r} is not defined in {where} ({known})"
 
 
 def _problem(loc: tuple[str | int, ...], reason: str, value: object) -> InitErrorDetails:

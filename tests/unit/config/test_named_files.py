@@ -35,6 +35,7 @@ def test_missing_or_non_file_certificates_are_problems_with_their_paths(tmp_path
         {
             "devo": {**files, "type": "devo_platform", "chain": str(tmp_path / "absent.pem"), "key": str(tmp_path)},
             "relay": {"type": "relay", "address": "10.0.0.1", "port": 6514, "chain": str(tmp_path / "gone.pem")},
+            "half": {"type": "devo_platform", "cert": str(tmp_path / "half.crt")},
             "ok": {"type": "syslog", "address": "10.0.0.2", "port": 6514, **files},
         }
     )
@@ -44,7 +45,10 @@ def test_missing_or_non_file_certificates_are_problems_with_their_paths(tmp_path
         f"outputs.devo.chain: file not found: {tmp_path}/absent.pem",
         f"outputs.devo.key: {tmp_path} is not a regular file",
         f"outputs.relay.chain: file not found: {tmp_path}/gone.pem",
+        "outputs.half: devo_platform needs chain, cert and key for mutual TLS; missing: chain, key",
+        f"outputs.half.cert: file not found: {tmp_path}/half.crt",
     ]
+    del document["outputs"]["half"]
     assert parse_config(document).outputs["devo"].key == str(tmp_path)  # `parse` and `health` do not look
 
 

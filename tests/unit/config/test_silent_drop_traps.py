@@ -66,13 +66,14 @@ def test_a_filter_on_a_service_without_variables_says_none_are_defined() -> None
 
 
 def test_undefined_filter_keys_are_reported_with_every_other_problem_of_the_config() -> None:
-    broken = {**APP, "charset": "klingon", "line_filter_rules": [[rule("record", "nope")]]}
-    assert problems(collector({"app": broken, "aws_sqs_vpc": {"routing_template": "one"}}, sqs_wait_timeout=30)) == [
+    broken = {**APP, "routing_template": "my.app.[record-knd]", "line_filter_rules": [[rule("record", "nope")]]}
+    services = {"app": broken, "aws_sqs_vpc": {"charset": "klingon"}}
+    assert problems(collector(services, sqs_wait_timeout=30)) == [
         "inputs.sqs_collector.sqs_wait_timeout: Input should be less than or equal to 20",
-        f"{SERVICES}.app.charset: unknown charset 'klingon'",
+        f"{SERVICES}.app: routing_template: [record-knd] is not defined in record_field_mapping",
         f"{SERVICES}.app.line_filter_rules.0.0.key: "
         "record variable 'nope' is not defined in record_field_mapping (defined: kind, user)",
-        f"{SERVICES}.aws_sqs_vpc: routing_template 'one' must give at least 2 non-empty dot-separated levels",
+        f"{SERVICES}.aws_sqs_vpc.charset: unknown charset 'klingon'",
     ]
 
 
