@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from devo_sqs import __version__, logs
 from devo_sqs.config.server_mode import (
@@ -104,8 +105,11 @@ def _positive_seconds(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config, _ = load_config_source(args.config)
+    config, _ = load_config_source(args.config, check_files=True)
     from devo_sqs.collector import Collector
+    from devo_sqs.config.files import exposed_private_keys
+    from devo_sqs.metrics import MetricsServer, MetricsUnavailable
+    from devo_sqs.persistence.permissions import secure_state_directory
     from devo_sqs.processing.services import ServiceRouter
 
     ServiceRouter.for_input(config.inputs.sqs_collector)  # compile everything before touching AWS
@@ -113,9 +117,20 @@ def _run(args: argparse.Namespace) -> int:
     if not config.inputs.sqs_collector.enabled:
         log.warning("Input sqs_collector is disabled; nothing to do")
         return EXIT_OK
+    try:
+        metrics = MetricsServer.bind(config.globals)  # before the children: a taken port stops everything here
+    except MetricsUnavailable as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
+    for warning in exposed_private_keys(config):
+        log.warning("%s", warning)
+    secure_state_directory(Path(config.globals.persistence.config.directory_name))
     collector = Collector(config)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: collector.request_stop())
+    if metrics is not None:
+        metrics.serve(lambda: collector.results)
+        log.info("Serving Prometheus metrics on %s (/metrics)", metrics.address)
     collector.start()
     return collector.wait()
 

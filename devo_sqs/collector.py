@@ -16,7 +16,6 @@ from devo_sqs.channels import CONTEXT, Channels
 from devo_sqs.commands.health import heartbeat_path
 from devo_sqs.config.models import CollectorConfig
 from devo_sqs.ingest.process import DRAIN_SECONDS, run_input_process
-from devo_sqs.metrics import serve
 from devo_sqs.output.process import run_output_process
 from devo_sqs.status import latest
 
@@ -70,10 +69,6 @@ class Collector:
         tune_allocator()
         self.output.start()
         self.input.start()
-        port = self.config.globals.metrics_port
-        if port is not None:
-            serve(port, lambda: self.results)
-            log.info("Serving Prometheus metrics on port %d (/metrics)", port)
 
     def request_stop(self) -> None:
         """Safe from a signal handler: only sets a flag."""
