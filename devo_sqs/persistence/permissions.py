@@ -1,0 +1,57 @@
+"""Files at rest are private: the state directory holds customers' logs in the emergency spool (their SQS
+messages already deleted) and what was delivered. Everything the collector creates is made under a umask of
+077, and at start every directory in the state directory is made 0700 and every file 0600, so what an older
+version left readable by other local users is tightened too."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PRIVATE_UMASK = 0o077
+DIRECTORY_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def secure_state_directory(directory: Path) -> int:
+    """Set the process umask (children inherit it), create `directory`, tighten what is in it.
+    Returns how many paths were tightened (also logged)."""
+    os.umask(PRIVATE_UMASK)
+    directory.mkdir(parents=True, exist_ok=True)
+    tightened = tighten(directory)
+    if tightened:
+        log.info(
+            "Tightened the permissions of %d path(s) in the state directory %s (directories 0700, files 0600)",
+            tightened,
+            directory,
+        )
+    return tightened
+
+
+def tighten(directory: Path) -> int:
+    """Make `directory` and every directory below it 0700 and every file 0600; symbolic links are left alone.
+    Returns how many modes changed."""
+    changed = _restrict(directory, DIRECTORY_MODE)
+    for root, directories, files in os.walk(directory):
+        changed += sum(_restrict(Path(root, name), DIRECTORY_MODE) for name in directories)
+        changed += sum(_restrict(Path(root, name), FILE_MODE) for name in files)
+    return changed
+
+
+def _restrict(path: Path, mode: int) -> int:
+    """1 when the mode of `path` was changed to `mode`; a path the collector may not change is a warning."""
+    try:
+        current = os.lstat(path).st_mode
+        if stat.S_ISLNK(current) or stat.S_IMODE(current) == mode:
+            return 0
+        os.chmod(path, mode)
+    except FileNotFoundError:
+        return 0  # removed meanwhile (a diskcache write-ahead file)
+    except OSError as exc:
+        log.warning("Cannot make %s private (mode %04o): %s", path, mode, exc.strerror)
+        return 0
+    return 1

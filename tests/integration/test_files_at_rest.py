@@ -1,0 +1,87 @@
+"""Files at rest: the collector's state directory (delivery state, emergency spool, heartbeat) is private to its
+user, including diskcache's database and write-ahead files, and what an older version left readable is tightened."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+from pathlib import Path
+
+from devo_sqs.demo.local_aws import LocalAws
+from tests.integration.conftest import input_config, ndjson_object, wait_until
+from tests.support.certs import Pki
+from tests.support.collector_process import CollectorProcess
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def modes(state: Path) -> dict[str, int]:
+    """Every path below `state` (and itself) -> its permission bits."""
+    found = {".": stat.S_IMODE(os.lstat(state).st_mode)}
+    for root, directories, files in os.walk(state):
+        for name in directories + files:
+            path = Path(root, name)
+            found[str(path.relative_to(state))] = stat.S_IMODE(os.lstat(path).st_mode)
+    return found
+
+
+def loose(found: dict[str, int], state: Path) -> dict[str, str]:
+    """Paths whose mode is not 0700 (directories) or 0600 (files)."""
+    return {
+        path: f"{mode:04o}" for path, mode in found.items() if mode != (0o700 if (state / path).is_dir() else 0o600)
+    }
+
+
+def test_state_and_spool_are_private_and_older_files_are_tightened(moto: LocalAws, pki: Pki, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (state / "12345").mkdir(parents=True)
+    (state / "left-by-an-older-version").write_bytes(b"records")
+    for path, mode in [(state, 0o755), (state / "12345", 0o755), (state / "left-by-an-older-version", 0o644)]:
+        path.chmod(mode)
+    key = tmp_path / "client.key"
+    shutil.copy(pki.client.key, key)
+    key.chmod(0o644)
+    queue = moto.make_bucket_to_queue("logs", "collector")
+    for index in range(3):
+        body, _ = ndjson_object(index * 2000, 2000)  # ~150 KB batches: diskcache keeps them in value files
+        moto.client("s3").put_object(Bucket="logs", Key=f"app/{index}.json.gz", Body=body)
+    output = {
+        "type": "syslog",
+        "address": "127.0.0.1",
+        "port": closed_port(),  # the output is down: every batch goes to the spool
+        "chain": str(pki.ca_chain),
+        "cert": str(pki.client.cert),
+        "key": str(key),
+        "spool_after_in_sec": 0,
+    }
+    config = {
+        "globals": {"persistence": {"config": {"directory_name": str(state)}}},
+        "outputs": {"tls": output},
+        "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url)},
+    }
+    spool_values = lambda: [path for path in (state / "spool").rglob("*.val")]  # noqa: E731
+    with CollectorProcess(config, directory=tmp_path) as collector:
+        assert wait_until(lambda: moto.queue_depth(queue.queue_url) == (0, 0), timeout=60), collector.log()[-3000:]
+        assert wait_until(lambda: len(spool_values()) == 3, timeout=30), collector.log()[-3000:]
+        assert wait_until(lambda: (state / "heartbeat").exists(), timeout=30)
+        running = modes(state)
+        assert collector.terminate()[0] == 0
+    stopped = modes(state)
+    kinds = {
+        Path(path).name.split("-")[-1] if "cache.db" in path else Path(path).suffix or Path(path).name
+        for path in running
+    }
+    assert {"cache.db", "wal", "shm", ".val", "heartbeat", "left-by-an-older-version"} <= kinds, sorted(running)
+    assert loose(running, state) == {}, running
+    assert loose(stopped, state) == {}, stopped
+    log = collector.log()
+    assert (
+        f"Tightened the permissions of 3 path(s) in the state directory {state} (directories 0700, files 0600)" in log
+    )
+    assert f"outputs.tls.key: private key {key} is readable by group/others (mode 0644); chmod 600 it" in log
