@@ -32,11 +32,20 @@ def exposed_private_keys(config: CollectorConfig) -> Iterator[str]:
     """One warning per output whose private key other local users may read."""
     for name, output in config.outputs.items():
         key = getattr(output, "key", None)
-        if key is None:
-            continue
         try:
-            mode = stat.S_IMODE(os.stat(key).st_mode)
+            status = os.stat(key) if key is not None else None
         except OSError:
             continue  # reported as a problem by validation
-        if mode & 0o044:
-            yield f"outputs.{name}.key: private key {key} is readable by group/others (mode {mode:04o}); chmod 600 it"
+        if status is not None and exposes(status.st_mode, owner=status.st_uid, user=os.geteuid()):
+            mode = stat.S_IMODE(status.st_mode)
+            yield (
+                f"outputs.{name}.key: private key {key} is readable by group/others (mode {mode:04o}); "
+                "only the collector's user should read it"
+            )
+
+
+def exposes(mode: int, *, owner: int, user: int) -> bool:
+    """Whether a key file lets other users read it: anyone may, or its group may while the collector owns it.
+    (A key the collector reads through its group, as Kubernetes mounts secrets with `defaultMode: 0440` and an
+    fsGroup, is how it should be.)"""
+    return bool(mode & stat.S_IROTH or (mode & stat.S_IRGRP and owner == user))

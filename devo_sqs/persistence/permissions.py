@@ -1,7 +1,8 @@
 """Files at rest are private: the state directory holds customers' logs in the emergency spool (their SQS
 messages already deleted) and what was delivered. Everything the collector creates is made under a umask of
 077, and at start every directory in the state directory is made 0700 and every file 0600, so what an older
-version left readable by other local users is tightened too."""
+version left readable by other local users is tightened too. Paths the collector's user does not own (the root
+of a volume Kubernetes mounts with an fsGroup) are not its to change and are left as they are."""
 
 from __future__ import annotations
 
@@ -32,21 +33,22 @@ def secure_state_directory(directory: Path) -> int:
     return tightened
 
 
-def tighten(directory: Path) -> int:
-    """Make `directory` and every directory below it 0700 and every file 0600; symbolic links are left alone.
-    Returns how many modes changed."""
-    changed = _restrict(directory, DIRECTORY_MODE)
+def tighten(directory: Path, *, owner: int | None = None) -> int:
+    """Make `directory` and every directory below it 0700 and every file 0600, where `owner` (default: this
+    process's user) owns them; symbolic links are left alone. Returns how many modes changed."""
+    user = os.geteuid() if owner is None else owner
+    changed = _restrict(directory, DIRECTORY_MODE, user)
     for root, directories, files in os.walk(directory):
-        changed += sum(_restrict(Path(root, name), DIRECTORY_MODE) for name in directories)
-        changed += sum(_restrict(Path(root, name), FILE_MODE) for name in files)
+        changed += sum(_restrict(Path(root, name), DIRECTORY_MODE, user) for name in directories)
+        changed += sum(_restrict(Path(root, name), FILE_MODE, user) for name in files)
     return changed
 
 
-def _restrict(path: Path, mode: int) -> int:
-    """1 when the mode of `path` was changed to `mode`; a path the collector may not change is a warning."""
+def _restrict(path: Path, mode: int, user: int) -> int:
+    """1 when the mode of `path` was changed to `mode`; a path the collector cannot change is a warning."""
     try:
-        current = os.lstat(path).st_mode
-        if stat.S_ISLNK(current) or stat.S_IMODE(current) == mode:
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode) or stat.S_IMODE(status.st_mode) == mode or status.st_uid != user:
             return 0
         os.chmod(path, mode)
     except FileNotFoundError:

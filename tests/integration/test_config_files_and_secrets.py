@@ -59,7 +59,8 @@ def test_a_private_key_readable_by_others_is_a_warning_of_validate(pki: Pki, tmp
     result = devo_sqs("validate", str(path))
     assert result.returncode == 0
     assert result.stderr == (
-        f"Warning: outputs.devo.key: private key {key} is readable by group/others (mode 0640); chmod 600 it\n"
+        f"Warning: outputs.devo.key: private key {key} is readable by group/others (mode 0640); "
+        "only the collector's user should read it\n"
     )
     key.chmod(0o600)
     assert devo_sqs("validate", str(path)).stderr == ""

@@ -84,4 +84,7 @@ def test_state_and_spool_are_private_and_older_files_are_tightened(moto: LocalAw
     assert (
         f"Tightened the permissions of 3 path(s) in the state directory {state} (directories 0700, files 0600)" in log
     )
-    assert f"outputs.tls.key: private key {key} is readable by group/others (mode 0644); chmod 600 it" in log
+    assert (
+        f"outputs.tls.key: private key {key} is readable by group/others (mode 0644); "
+        "only the collector's user should read it" in log
+    )

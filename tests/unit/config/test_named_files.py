@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devo_sqs.config.files import exposed_private_keys
+from devo_sqs.config.files import exposed_private_keys, exposes
 from devo_sqs.config.loader import parse_config
 from devo_sqs.errors import ConfigError
 
@@ -68,5 +68,23 @@ def test_a_private_key_readable_by_others_is_a_warning_not_a_problem(tmp_path: P
         check_files=True,
     )
     assert list(exposed_private_keys(config)) == [
-        f"outputs.devo.key: private key {exposed['key']} is readable by group/others (mode 0644); chmod 600 it"
+        f"outputs.devo.key: private key {exposed['key']} is readable by group/others (mode 0644); "
+        "only the collector's user should read it"
     ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "owner", "exposed"),
+    [
+        (0o600, 1000, False),
+        (0o400, 1000, False),
+        (0o640, 1000, True),  # the collector owns it: its group need not read it
+        (0o644, 1000, True),
+        (0o440, 0, False),  # a Kubernetes secret (root-owned, defaultMode 0440): read through the pod's fsGroup
+        (0o444, 0, True),
+    ],
+)
+def test_a_key_is_exposed_when_anyone_or_the_group_of_its_owner_may_read_it(
+    mode: int, owner: int, exposed: bool
+) -> None:
+    assert exposes(mode, owner=owner, user=1000) is exposed

@@ -77,3 +77,13 @@ def test_securing_sets_the_umask_creates_the_directory_and_says_how_many_were_ti
     assert caplog.messages == [
         f"Tightened the permissions of 1 path(s) in the state directory {state} (directories 0700, files 0600)"
     ]
+
+
+def test_paths_another_user_owns_are_left_as_they_are(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    (state / "file").write_bytes(b"")
+    (state / "file").chmod(0o644)
+    state.chmod(0o755)
+    assert tighten(state, owner=os.geteuid() + 1) == 0
+    assert (mode(state), mode(state / "file")) == (0o755, 0o644)
