@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
     from devo_sqs.collector import Collector
     from devo_sqs.config.files import exposed_private_keys
     from devo_sqs.metrics import MetricsServer, MetricsUnavailable
-    from devo_sqs.persistence.permissions import secure_state_directory
+    from devo_sqs.persistence.permissions import StateDirectoryUnusable, secure_state_directory
     from devo_sqs.processing.services import ServiceRouter
 
     ServiceRouter.for_input(config.inputs.sqs_collector)  # compile everything before touching AWS
@@ -117,14 +117,14 @@ def _run(args: argparse.Namespace) -> int:
     if not config.inputs.sqs_collector.enabled:
         log.warning("Input sqs_collector is disabled; nothing to do")
         return EXIT_OK
-    try:
-        metrics = MetricsServer.bind(config.globals)  # before the children: a taken port stops everything here
-    except MetricsUnavailable as exc:
-        log.error("%s", exc)
-        return EXIT_FAILURE
     for warning in exposed_private_keys(config):
         log.warning("%s", warning)
-    secure_state_directory(Path(config.globals.persistence.config.directory_name))
+    try:  # before the children: a taken port or an unusable state directory stops everything here
+        metrics = MetricsServer.bind(config.globals)
+        secure_state_directory(Path(config.globals.persistence.config.directory_name))
+    except (MetricsUnavailable, StateDirectoryUnusable) as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
     collector = Collector(config)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: collector.request_stop())

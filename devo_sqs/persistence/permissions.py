@@ -11,6 +11,8 @@ import os
 import stat
 from pathlib import Path
 
+from devo_sqs.errors import CollectorError
+
 log = logging.getLogger(__name__)
 
 PRIVATE_UMASK = 0o077
@@ -18,11 +20,18 @@ DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 
 
+class StateDirectoryUnusable(CollectorError):
+    """The state directory cannot be created."""
+
+
 def secure_state_directory(directory: Path) -> int:
     """Set the process umask (children inherit it), create `directory`, tighten what is in it.
     Returns how many paths were tightened (also logged)."""
     os.umask(PRIVATE_UMASK)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateDirectoryUnusable(f"Cannot create the state directory {directory}: {exc.strerror}") from None
     tightened = tighten(directory)
     if tightened:
         log.info(

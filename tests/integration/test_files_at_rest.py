@@ -4,10 +4,15 @@ user, including diskcache's database and write-ahead files, and what an older ve
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
+
+import yaml
 
 from devo_sqs.demo.local_aws import LocalAws
 from tests.integration.conftest import input_config, ndjson_object, wait_until
@@ -88,3 +93,31 @@ def test_state_and_spool_are_private_and_older_files_are_tightened(moto: LocalAw
         f"outputs.tls.key: private key {key} is readable by group/others (mode 0644); "
         "only the collector's user should read it" in log
     )
+
+
+def test_a_state_directory_that_cannot_be_created_stops_run_with_one_line_before_any_aws_call(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-file").write_bytes(b"")
+    state = tmp_path / "a-file" / "state"
+    with socket.create_server(("127.0.0.1", 0)) as tripwire:
+        tripwire.settimeout(0.5)
+        endpoint = f"http://127.0.0.1:{tripwire.getsockname()[1]}"
+        config = {
+            "globals": {"persistence": {"config": {"directory_name": str(state)}}},
+            "inputs": {"sqs_collector": input_config(f"{endpoint}/123456789012/q", endpoint)},
+        }
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        result = subprocess.run(
+            [sys.executable, "-m", "devo_sqs", "run", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert (result.returncode, result.stdout) == (1, "")
+        [line] = result.stderr.splitlines()
+        reason = f"Cannot create the state directory {state}: Not a directory"
+        assert re.fullmatch(r"\S+ +ERROR MainProcess::MainThread -> " + re.escape(reason), line), line
+        try:
+            tripwire.accept()
+            raise AssertionError("a collector process connected to the AWS endpoint")
+        except TimeoutError:
+            pass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devo_sqs.persistence.permissions import secure_state_directory, tighten
+from devo_sqs.persistence.permissions import StateDirectoryUnusable, secure_state_directory, tighten
 
 
 def mode(path: Path) -> int:
@@ -87,3 +87,10 @@ def test_paths_another_user_owns_are_left_as_they_are(tmp_path: Path) -> None:
     state.chmod(0o755)
     assert tighten(state, owner=os.geteuid() + 1) == 0
     assert (mode(state), mode(state / "file")) == (0o755, 0o644)
+
+
+def test_a_state_directory_that_cannot_be_created_is_one_clear_error(tmp_path: Path, restored_umask: None) -> None:
+    (tmp_path / "a-file").write_bytes(b"")
+    with pytest.raises(StateDirectoryUnusable) as refused:
+        secure_state_directory(tmp_path / "a-file" / "state")
+    assert str(refused.value) == f"Cannot create the state directory {tmp_path}/a-file/state: Not a directory"
