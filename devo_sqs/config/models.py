@@ -226,7 +226,6 @@ class Service(Strict):
     """One named bundle of pipeline options; predefined definitions are merged in before validation."""
 
     key_pattern: str | None = Field(None, description="regex searched in the key; the first service matching wins")
-    dispatch: list[DispatchRule] = Field(default_factory=list, description="hand objects to other services by key")
     encoding: Encoding = "auto"
     charset: str = "utf-8"
     file_format: FileFormat | None = None
@@ -237,6 +236,7 @@ class Service(Strict):
     routing_template: str | None = None
     send_filtered_out_to_unknown: bool = False
     send_md5_message: bool = False
+    dispatch: list[DispatchRule] = Field(default_factory=list, description="hand objects to other services by key")
 
     @field_validator("key_pattern")
     @classmethod
