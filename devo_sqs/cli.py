@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from devo_sqs import __version__, exit_codes, logs
+from devo_sqs.config.models import CollectorConfig
 from devo_sqs.config.server_mode import (
     COLLECTOR_CONFIG_ENV,
     DEFAULT_COLLECTOR_CONFIG,
@@ -103,21 +105,41 @@ def _positive_seconds(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config, _ = load_config_source(args.config)
-    from devo_sqs.collector import Collector
+    config, _ = load_config_source(args.config, check_files=True)
     from devo_sqs.processing.services import ServiceRouter
 
     ServiceRouter.for_input(config.inputs.sqs_collector)  # compile everything before touching AWS
     writer = logs.StderrWriter().start(debug=config.globals.debug)
     try:
-        if not config.inputs.sqs_collector.enabled:
-            log.warning("Input sqs_collector is disabled; nothing to do")
-            return EXIT_OK
-        collector = Collector(config)
-        collector.install_signal_handlers()
-        return collector.run()
+        return _run_collector(config)
     finally:
         writer.stop()
+
+
+def _run_collector(config: CollectorConfig) -> int:
+    """Everything that must hold before the children start, then the collector until it stops."""
+    from devo_sqs.collector import Collector
+    from devo_sqs.config.files import exposed_private_keys
+    from devo_sqs.metrics import MetricsServer, MetricsUnavailable
+    from devo_sqs.persistence.permissions import StateDirectoryUnusable, secure_state_directory
+
+    if not config.inputs.sqs_collector.enabled:
+        log.warning("Input sqs_collector is disabled; nothing to do")
+        return EXIT_OK
+    for warning in exposed_private_keys(config):
+        log.warning("%s", warning)
+    try:  # before the children: a taken port or an unusable state directory stops everything here
+        metrics = MetricsServer.bind(config.globals)
+        secure_state_directory(Path(config.globals.persistence.config.directory_name))
+    except (MetricsUnavailable, StateDirectoryUnusable) as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
+    collector = Collector(config)
+    collector.install_signal_handlers()
+    if metrics is not None:
+        metrics.serve(lambda: collector.results)
+        log.info("Serving Prometheus metrics on %s (/metrics)", metrics.address)
+    return collector.run()
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -29,7 +29,6 @@ from devo_sqs.config.models import CollectorConfig
 from devo_sqs.heartbeat import ChildView, heartbeat_path, problems, write
 from devo_sqs.ingest.process import run_input_process
 from devo_sqs.links import CONTEXT, Command, close_ends, create_links
-from devo_sqs.metrics import serve
 from devo_sqs.output.process import run_output_process
 from devo_sqs.reports import read_reports
 
@@ -106,7 +105,6 @@ class Collector:
         tune_allocator()
         try:
             self._start_pair()
-            self._serve_metrics()
             return self._supervise()
         except Exception:
             log.exception("The collector's supervisor failed; stopping")
@@ -238,9 +236,3 @@ class Collector:
             if time.monotonic() - self._complained_at >= COMPLAINT_SECONDS:
                 self._complained_at = time.monotonic()
                 log.error("Cannot write the heartbeat %s: %s; `devo-sqs health` will fail", self._heartbeat_path, exc)
-
-    def _serve_metrics(self) -> None:
-        port = self.config.globals.metrics_port
-        if port is not None:
-            serve(port, lambda: self.results)
-            log.info("Serving Prometheus metrics on port %d (/metrics)", port)

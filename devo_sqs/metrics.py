@@ -1,15 +1,25 @@
-"""Prometheus `/metrics` (opt-in `globals.metrics_port`), served by the parent process from the latest
-snapshots the two child processes report (see `status.py`)."""
+"""Prometheus `/metrics` (opt-in `globals.metrics_port`, on `globals.metrics_address`), served by the parent
+process from the latest snapshots the two child processes report (see `status.py`).
+
+The port is bound before the child processes start, so a port already taken stops the collector with one
+line instead of leaving it running unobserved."""
 
 from __future__ import annotations
 
 import math
+import socket
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector, CollectorRegistry
+
+from devo_sqs.config.models import Globals
+from devo_sqs.errors import CollectorError
 
 Snapshots = Callable[[], Mapping[str, Mapping[str, Any]]]
 
@@ -40,12 +50,61 @@ class SnapshotCollector(Collector):
         yield from _health_metrics(snapshots)
 
 
-def serve(port: int, snapshots: Snapshots) -> CollectorRegistry:
-    """Serve /metrics on `port` from a daemon thread (prometheus_client's own HTTP server)."""
-    registry = CollectorRegistry()
-    registry.register(SnapshotCollector(snapshots))
-    start_http_server(port, registry=registry)
-    return registry
+class MetricsUnavailable(CollectorError):
+    """The metrics address cannot be bound (port taken, unknown address)."""
+
+
+class MetricsServer:
+    """Binds its address when made; answers /metrics from a daemon thread once `serve` gives it snapshots."""
+
+    def __init__(self, *, address: str, port: int) -> None:
+        self._registry = CollectorRegistry()
+        try:
+            self._server = make_server(
+                address, port, make_wsgi_app(self._registry), _server_class(address, port), _QuietHandler
+            )
+        except OSError as exc:
+            raise MetricsUnavailable(
+                f"Cannot serve Prometheus metrics on {address}:{port} (globals.metrics_address, metrics_port): "
+                f"{exc.strerror or exc}"
+            ) from None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def bind(cls, globals_: Globals) -> MetricsServer | None:
+        """The configured server, bound; None when metrics are off. Raises MetricsUnavailable."""
+        if globals_.metrics_port is None:
+            return None
+        return cls(address=globals_.metrics_address, port=globals_.metrics_port)
+
+    @property
+    def address(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def serve(self, snapshots: Snapshots) -> None:
+        self._registry.register(SnapshotCollector(snapshots))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="MetricsServer", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(5)
+        self._server.server_close()
+
+
+def _server_class(address: str, port: int) -> type[ThreadingWSGIServer]:
+    """A server of the address's family (IPv6 addresses such as `::` need AF_INET6)."""
+    family = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    return type("MetricsHttpServer", (ThreadingWSGIServer,), {"address_family": family})
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line on stderr per scrape."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def _input_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from devo_sqs.config.files import CHECK_FILES, unreadable_file
 from devo_sqs.config.processors import FileFormat, KeyPath
 
 
@@ -57,6 +63,9 @@ class Globals(Strict):
     gc_period_in_sec: int = Field(300, ge=1)
     spool_max_size_in_mb: int = Field(1024, ge=1, description="emergency persistence bound on disk")
     metrics_port: int | None = Field(None, ge=0, le=65535, description="serve Prometheus /metrics here (opt-in)")
+    metrics_address: str = Field(
+        "0.0.0.0", min_length=1, description="interface /metrics listens on; default all, so Prometheus can scrape"
+    )
 
     @property
     def batch_max_bytes(self) -> int:
@@ -96,9 +105,32 @@ class _NetworkOutput(Strict):
         5.0, ge=0, description="how long acknowledged batches are kept to send again after an abnormal close"
     )
 
+    @model_validator(mode="after")
+    def _files_usable(self, info: ValidationInfo) -> _NetworkOutput:
+        """The files it needs are named and, where the collector runs (`validate`, `run`; not `parse` or
+        `health`, which may read another host's config), every named file is readable."""
+        missing = self._missing_files()
+        problems = [_problem((), missing, None)] if missing else []
+        if info.context and info.context.get(CHECK_FILES):
+            problems += [
+                _problem((name,), reason, path)
+                for name in TLS_FILES
+                if (path := getattr(self, name)) and (reason := unreadable_file(path))
+            ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def _missing_files(self) -> str | None:
+        """Why a file this output needs is not named; None when nothing is missing."""
+        return None
+
     @property
     def uses_tls(self) -> bool:
         return bool(self.chain or self.cert)
+
+
+TLS_FILES = ("chain", "cert", "key")
 
 
 class SyslogOutput(_NetworkOutput):
@@ -116,12 +148,13 @@ class DevoOutput(_NetworkOutput):
     address: str = "collector-eu.devo.io"
     port: int = Field(443, ge=1, le=65535)
 
-    @model_validator(mode="after")
-    def _needs_mutual_tls(self) -> DevoOutput:
-        missing = [name for name in ("chain", "cert", "key") if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}")
-        return self
+    def _missing_files(self) -> str | None:
+        missing = [name for name in TLS_FILES if not getattr(self, name)]
+        return (
+            f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}"
+            if missing
+            else None
+        )
 
 
 Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput, Field(discriminator="type")]
@@ -227,14 +260,62 @@ class Service(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Service:
+        """Checks across fields, reported together: a tag can be made, the stream split, every filter key is
+        a defined variable (a rule on an undefined one sees only null: `doesnotmatch` would drop every record
+        and `match` none, silently)."""
         if self.dispatch:
-            return self
-        if self.routing_template is None:
-            raise ValueError("routing_template is required")
-        if self.file_format is None and self.encoding != "parquet":
-            raise ValueError("file_format is required (unless encoding is parquet)")
-        _check_template(self.routing_template, self)
+            return self._only_dispatch()
+        problems = [_problem((), reason, None) for reason in self._incomplete()]
+        problems += [
+            _problem(("line_filter_rules", outer, inner, "key"), reason, rule.key)
+            for outer, group in enumerate(self.line_filter_rules)
+            for inner, rule in enumerate(group)
+            if (reason := self._undefined_variable(rule))
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+    def _incomplete(self) -> Iterator[str]:
+        if self.routing_template is None:
+            yield "routing_template is required"
+        else:
+            try:
+                _check_template(self.routing_template, self)
+            except ValueError as exc:
+                yield str(exc)
+        if self.file_format is None and self.encoding != "parquet":
+            yield "file_format is required (unless encoding is parquet)"
+
+    def _undefined_variable(self, rule: LineRule) -> str | None:
+        """Why `rule.key` names no variable of its source; None when it does."""
+        defined: Mapping[str, object]
+        if rule.source == "record":
+            defined, where = self.record_field_mapping, "record_field_mapping"
+        else:
+            defined, where = self.file_field_definitions, "file_field_definitions"
+        if rule.key in defined:
+            return None
+        known = f"defined: {', '.join(defined)}" if defined else "none defined"
+        return f"{rule.source} variable {rule.key!r} is not defined in {where} ({known})"
+
+    def _only_dispatch(self) -> Service:
+        """A dispatching service hands each object to a predefined definition: its own pipeline keys would be
+        ignored, so setting one is a mistake."""
+        ignored = sorted(self.model_fields_set - DISPATCH_KEYS, key=list(Service.model_fields).index)
+        if ignored:
+            reason = "does not apply to a dispatching service (each object takes the definition its dispatch names)"
+            problems = [_problem((name,), reason, getattr(self, name)) for name in ignored]
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+DISPATCH_KEYS = frozenset({"key_pattern", "dispatch"})
+
+
+def _problem(loc: tuple[str | int, ...], reason: str, value: object) -> InitErrorDetails:
+    """One problem at a path below the model that finds it (reported like any field error)."""
+    return InitErrorDetails(type=PydanticCustomError("config", "{reason}", {"reason": reason}), loc=loc, input=value)
 
 
 def _check_template(template: str, service: Service) -> None:
@@ -279,6 +360,15 @@ class Credentials(Strict):
         return self
 
 
+BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{3,255}$")
+
+
+def _bucket_name(name: str) -> str:
+    if not BUCKET_NAME.match(name):
+        raise ValueError(f"{name!r} is not an S3 bucket name (the name alone, as in s3://NAME/key)")
+    return name
+
+
 MAX_PULLERS = 16
 QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>[0-9A-Za-z_-]+)/(?P<queue>[A-Za-z0-9_.-]+)/?$")
 
@@ -317,12 +407,22 @@ class SqsInput(Strict):
         ge=10,
         description="health fails when nothing settles this long with messages in flight; default deadline + 60",
     )
+    allowed_buckets: list[Annotated[str, AfterValidator(_bucket_name)]] | None = Field(
+        None, description="notifications naming another bucket are permanent failures; unset: any bucket"
+    )
     services: dict[str, Service] = Field(min_length=1)
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
+
+    @field_validator("allowed_buckets")
+    @classmethod
+    def _some_bucket(cls, buckets: list[str] | None) -> list[str] | None:
+        if buckets == []:
+            raise ValueError("an empty list would refuse every notification; leave it out to accept any bucket")
+        return buckets
 
     @field_validator("base_url")
     @classmethod

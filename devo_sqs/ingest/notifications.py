@@ -3,10 +3,14 @@
 Accepted: S3 event notifications (keys URL-encoded, `+` is a space), the same wrapped in SNS, EventBridge
 "Object Created" events, CrowdStrike FDR notifications, and AWS Config delivery notifications.
 `s3:TestEvent` and non-create events announce nothing and are acknowledged.
+
+With `allowed_buckets`, a notification naming any other bucket is refused whole (a NotificationError, so a
+permanent failure of the message): whoever can write to the queue cannot point the collector at another bucket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -35,15 +39,28 @@ class Notification:
     ignored: int = 0  # events that announce nothing to collect (tests, deletions, ...)
 
 
-def parse_notification(body: str | bytes) -> Notification:
-    """Raise NotificationError when the body is not a notification devo-sqs understands."""
+def parse_notification(body: str | bytes, *, allowed_buckets: Collection[str] | None = None) -> Notification:
+    """Raise NotificationError when the body is not a notification devo-sqs understands, or names a bucket
+    outside `allowed_buckets` (None: any bucket)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise NotificationError(f"message body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise NotificationError("message body is not a JSON object")
-    return _parse(document, wrapped=False)
+    notification = _parse(document, wrapped=False)
+    if allowed_buckets is not None:
+        _only_allowed_buckets(notification, allowed_buckets)
+    return notification
+
+
+def _only_allowed_buckets(notification: Notification, allowed: Collection[str]) -> None:
+    foreign = sorted({ref.bucket for ref in notification.objects if ref.bucket not in allowed}, key=str)
+    if foreign:
+        names = ("bucket " if len(foreign) == 1 else "buckets ") + ", ".join(repr(bucket) for bucket in foreign)
+        raise NotificationError(
+            f"{notification.kind} notification names {names} outside allowed_buckets ({', '.join(allowed)})"
+        )
 
 
 def _parse(document: dict[str, Any], *, wrapped: bool) -> Notification:

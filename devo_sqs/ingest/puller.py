@@ -98,7 +98,7 @@ class Puller(Worker):
         )
 
     def _collect_notification(self, inflight: InFlight, builder: BatchBuilder) -> None:
-        notification = parse_notification(inflight.body)
+        notification = parse_notification(inflight.body, allowed_buckets=self.spec.allowed_buckets)
         if notification.ignored:
             self.deps.counters.add(notifications_ignored=notification.ignored)
             log.debug(

@@ -128,16 +128,8 @@ class Settler(Worker):
             return
         self.counters.add(messages_failed=1)
         trace = exc is not None and not expected(exc)
-        level, line = _failure_line(outcome, action, self.spec, has_dlq=self.setup.has_redrive_policy)
-        log.log(
-            level,
-            "%s failed: %s%s; %s",
-            where,
-            type(exc).__name__ + ": " if trace else "",
-            exc,
-            line,
-            exc_info=exc if trace else None,
-        )
+        level, line = _failure_line(outcome, action, exc, self.spec, has_dlq=self.setup.has_redrive_policy)
+        log.log(level, "%s %s", where, line, exc_info=exc if trace else None)
         if isinstance(exc, AccessError):
             self.counters.add(access_errors=1)
             self._report("error", {"event": "access_denied", "message_id": inflight.message_id, **_fields(exc)})
@@ -146,18 +138,20 @@ class Settler(Worker):
             self._report("error", {"event": "message_dropped", "message_id": inflight.message_id, **_fields(exc)})
 
 
-def _failure_line(outcome: Outcome, action: Action, spec: SqsInput, *, has_dlq: bool) -> tuple[int, str]:
+def _failure_line(
+    outcome: Outcome, action: Action, exc: BaseException | None, spec: SqsInput, *, has_dlq: bool
+) -> tuple[int, str]:
+    """The level and the words after the message's name: what failed, and what happens to the message now."""
+    why = str(exc) if exc is None or expected(exc) else f"{type(exc).__name__}: {exc}"
     if action.act is Act.DROP:
-        return logging.ERROR, f"failed permanently and received {spec.max_receive_count} times: deleted"
+        return logging.ERROR, f"failed permanently: {why}; received {spec.max_receive_count} times: deleted"
     back = f"back in {action.delay_seconds} s"
     if outcome is Outcome.RETRYABLE:
-        return logging.WARNING, f"retrying: {back}"
+        return logging.WARNING, f"failed, retrying in {action.delay_seconds} s: {why}"
     if has_dlq:
-        return logging.ERROR, f"permanent: left to the dead-letter policy, {back}"
-    return (
-        logging.ERROR,
-        f"permanent: {back}, deleted once received {spec.max_receive_count} times (no dead-letter queue)",
-    )
+        return logging.ERROR, f"failed permanently: {why}; left to the dead-letter policy, {back}"
+    deleted = f"deleted once received {spec.max_receive_count} times (no dead-letter queue)"
+    return logging.ERROR, f"failed permanently: {why}; {back}, {deleted}"
 
 
 def _source(inflight: InFlight, exc: BaseException | None) -> str:

@@ -100,6 +100,7 @@ class DeliveryThread(Worker):
         self._again: collections.deque[tuple[Batch, bool]] = collections.deque()  # (batch, settled) to send first
         self._held: collections.deque[Batch] = collections.deque()  # neither delivered nor spooled yet
         self._failing_since = 0.0
+        self._outage_logged = False  # one error line per outage, not one per probe
         self._next_try = 0.0
         self._complained_at = -SPOOL_COMPLAINT_SECONDS
         self.spool_failing = False  # the spool refused a batch for another reason than being full
@@ -255,6 +256,7 @@ class DeliveryThread(Worker):
     def _recovered(self) -> None:
         if self.reconnects:
             log.info("%s answers again", self.sender.description)
+        self._outage_logged = False
         self._failing_since = 0.0
         self._backoff.reset()
         self._probe.reset()
@@ -278,8 +280,9 @@ class DeliveryThread(Worker):
 
     def _go_down(self, exc: OutputError) -> None:
         self._next_try = time.monotonic() + self._probe.next_delay()
-        if self.state is not State.DOWN:
+        if not self._outage_logged:
             log.error("%s; output down: batches go to emergency persistence", exc)
+            self._outage_logged = True
         self.state = State.DOWN
         while self._again:
             batch, settled = self._again.popleft()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from devo_sqs.demo.local_aws import LocalAws
@@ -119,3 +122,59 @@ def _answers(port: int) -> bool:
 
 def _subset(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float], wanted: dict) -> dict:  # type: ignore[type-arg]
     return {key: metrics.get(key) for key in wanted}
+
+
+def test_a_metrics_port_already_taken_stops_run_with_one_line_before_any_child_starts(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken, socket.create_server(("127.0.0.1", 0)) as tripwire:
+        tripwire.settimeout(0.5)
+        port, aws_port = taken.getsockname()[1], tripwire.getsockname()[1]
+        config = {
+            "globals": {
+                "persistence": {"config": {"directory_name": str(tmp_path / "state")}},
+                "metrics_port": port,
+                "metrics_address": "127.0.0.1",
+            },
+            "inputs": {
+                "sqs_collector": input_config(
+                    f"http://127.0.0.1:{aws_port}/123456789012/q", f"http://127.0.0.1:{aws_port}"
+                )
+            },
+        }
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        result = subprocess.run(
+            [sys.executable, "-m", "devo_sqs", "run", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert (result.returncode, result.stdout) == (1, "")
+        [line] = result.stderr.splitlines()
+        reason = (
+            f"Cannot serve Prometheus metrics on 127.0.0.1:{port} (globals.metrics_address, metrics_port): "
+            "Address already in use"
+        )
+        assert re.fullmatch(r"\S+ +ERROR MainProcess::MainThread -> " + re.escape(reason), line), line
+        try:
+            tripwire.accept()
+            raise AssertionError("a collector process connected to the AWS endpoint")
+        except TimeoutError:
+            pass
+    assert not (tmp_path / "state").exists()  # nothing was started, not even the state directory
+
+
+def test_metrics_address_chooses_the_interface_metrics_listen_on(
+    moto: LocalAws, syslog_receiver: SyslogReceiver, tmp_path: Path
+) -> None:
+    queue = moto.make_bucket_to_queue("logs", "collector")
+    port = free_port()
+    config = {
+        "globals": {
+            "persistence": {"config": {"directory_name": str(tmp_path / "state")}},
+            "metrics_port": port,
+            "metrics_address": "127.0.0.1",
+        },
+        "outputs": {"relay": {"type": "relay", "address": "127.0.0.1", "port": syslog_receiver.port}},
+        "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url)},
+    }
+    with CollectorProcess(config, directory=tmp_path) as collector:
+        assert wait_until(lambda: _answers(port), timeout=20), collector.log()[-2000:]
+        assert collector.terminate()[0] == 0
+    assert f"Serving Prometheus metrics on 127.0.0.1:{port} (/metrics)" in collector.log()
