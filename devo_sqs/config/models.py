@@ -84,7 +84,6 @@ class _NetworkOutput(Strict):
     cert: str | None = Field(None, description="client certificate (PEM) for mutual TLS")
     key: str | None = Field(None, description="client key (PEM) for mutual TLS")
     concurrent_connections: int = Field(1, ge=1, le=32)
-    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     connection_max_age_in_sec: int = Field(3600, ge=1, description="recycle a connection after this long")
     spool_after_in_sec: float = Field(
         10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
@@ -99,6 +98,7 @@ class SyslogOutput(_NetworkOutput):
     type: Literal["relay", "syslog"]
     port: int = Field(ge=1, le=65535)
     tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
+    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
 
     @property
     def uses_tls(self) -> bool:
@@ -109,6 +109,7 @@ class DevoOutput(_NetworkOutput):
     type: Literal["devo_platform"]
     address: str = "collector-eu.devo.io"
     port: int = Field(443, ge=1, le=65535)
+    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
 
     @model_validator(mode="after")
     def _needs_mutual_tls(self) -> DevoOutput:
@@ -118,7 +119,28 @@ class DevoOutput(_NetworkOutput):
         return self
 
 
-Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput, Field(discriminator="type")]
+RELP_WINDOW_FRAMES = 1024  # librelp's own client uses 128; see README "RELP" for what larger windows gain
+
+
+class RelpOutput(_NetworkOutput):
+    """RELP (rsyslog's imrelp): the relay acknowledges every frame; a batch is delivered once all its frames are."""
+
+    type: Literal["relp"]
+    port: int = Field(ge=1, le=65535)
+    tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
+    window_size_in_frames: int = Field(
+        RELP_WINDOW_FRAMES,
+        ge=1,
+        le=65_536,
+        description="frames written and not yet acknowledged, at most, per connection",
+    )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls if self.tls is not None else bool(self.chain or self.cert)
+
+
+Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput | RelpOutput, Field(discriminator="type")]
 
 
 # ----------------------------------------------------------------------------- services

@@ -13,26 +13,28 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from devo_sqs.config.models import ConsoleOutput, DevoOutput, SyslogOutput
+from devo_sqs.config.models import ConsoleOutput, DevoOutput, RelpOutput, SyslogOutput
 from devo_sqs.lifecycle import Worker
 from devo_sqs.messages import Ack, Batch, Kind
 from devo_sqs.output.delivery import DeliveryThread, Outcomes
 from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import Sender
 from devo_sqs.output.senders.console import ConsoleSender
+from devo_sqs.output.senders.relp import RelpSender
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
 from devo_sqs.output.stats import DeliveryStats
 from devo_sqs.persistence.spool import Spool
 
 log = logging.getLogger(__name__)
 
-OutputSpec = ConsoleOutput | SyslogOutput | DevoOutput
+OutputSpec = ConsoleOutput | SyslogOutput | DevoOutput | RelpOutput
 CHANNEL_BATCHES = 4
 SENDER_CLASS = {
     "console": "ConsoleSender",
     "relay": "SyslogSender",
     "syslog": "SyslogSender",
     "devo_platform": "DevoSender",
+    "relp": "RelpSender",
 }
 
 
@@ -41,6 +43,14 @@ def build_sender(spec: OutputSpec, *, compressed: bool) -> Sender:
     if isinstance(spec, ConsoleOutput):
         return ConsoleSender()
     context = tls_context(chain=spec.chain, cert=spec.cert, key=spec.key) if spec.uses_tls else None
+    if isinstance(spec, RelpOutput):
+        return RelpSender(  # type: ignore[return-value]  # acknowledgement marks: the delivery thread moves to them
+            address=spec.address,
+            port=spec.port,
+            tls=context,
+            window_frames=spec.window_size_in_frames,
+            max_age_seconds=spec.connection_max_age_in_sec,
+        )
     return SyslogSender(
         address=spec.address,
         port=spec.port,
