@@ -95,7 +95,9 @@ def test_a_batch_of_20000_frames_all_unanswered_at_once_is_delivered_whole_and_i
 def test_a_relay_killed_while_it_answers_loses_nothing_once_the_unacknowledged_batches_are_sent_again(
     relp_rsyslog: RelpRsyslog,
 ) -> None:
-    killer = threading.Thread(target=lambda: relp_rsyslog.wait_for(30_000, timeout=120) and relp_rsyslog.kill())
+    killer = threading.Thread(
+        target=lambda: relp_rsyslog.wait_for(30_000, timeout=120) and relp_rsyslog.kill(), daemon=True
+    )
     sender = plain_sender(relp_rsyslog)
     sent: dict[int, Groups] = {}  # by mark
     pending: Groups = []  # the batch whose send failed, if one did
@@ -137,9 +139,11 @@ def test_frames_written_to_a_stalled_relay_that_is_killed_stay_unacknowledged_an
     assert acknowledged(sender, sender.send(first, timestamp=STAMP))
     relp_rsyslog.pause()
     assert sender.send(second, timestamp=STAMP) == 2  # within the window: written, not answered
-    threading.Timer(0.5, relp_rsyslog.kill).start()  # while the third batch waits for room in the window
+    killer = threading.Timer(0.5, relp_rsyslog.kill)  # while the third batch waits for room in the window
+    killer.start()
     with pytest.raises(OutputError) as broken:
         sender.send(third, timestamp=STAMP)
+    killer.join(timeout=30)
     assert str(broken.value).startswith(sender.description), broken.value
     assert sender.acknowledged() == 1
     assert not sender.is_open

@@ -13,6 +13,7 @@ ports and appends to the same received.log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -121,9 +122,15 @@ class RelpRsyslog:
             self._process = None
 
     def pause(self) -> None:
-        """SIGSTOP: a stalled relay that reads and answers nothing until `resume()`."""
+        """SIGSTOP: a stalled relay that reads and answers nothing until `resume()`. Returns once every thread of
+        rsyslogd is stopped (the signal is delivered asynchronously)."""
         if self._process is not None:
             os.kill(self._process.pid, signal.SIGSTOP)
+            deadline = time.monotonic() + _STOP_SECONDS
+            while not _all_threads_stopped(self._process.pid):
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"rsyslogd {self._process.pid} did not stop on SIGSTOP")
+                time.sleep(0.001)
 
     def resume(self) -> None:
         if self._process is not None:
@@ -214,6 +221,15 @@ class RelpRsyslog:
                 if self._process is None or self._process.poll() is not None or time.monotonic() >= deadline:
                     raise RuntimeError(f"rsyslogd did not start listening on {port}:\n{self.internal_log()}")
                 time.sleep(_POLL_SECONDS)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Every thread of `pid` in state T (stopped), from /proc/PID/task/TID/stat (the state follows the `(comm)`)."""
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            if stat.read_text().rpartition(")")[2].split()[0] != "T":
+                return False
+    return True
 
 
 def _free_port() -> int:
