@@ -108,8 +108,10 @@ class RelpSender:
     def _recycle(self, session: RelpSession) -> None:
         """An old session is closed gracefully; answers still missing after the wait make it a broken one."""
         self.close()
-        if session.ledger.in_flight:
-            raise OutputError(f"{self.description}: recycled with {session.ledger.in_flight} frame(s) unanswered")
+        if session.ledger.unacknowledged_batches():
+            raise OutputError(
+                f"{self.description}: recycled with {session.ledger.unacknowledged_batches()} batch(es) unanswered"
+            )
 
     def _drop(self, session: RelpSession) -> None:
         self._collect(session)
