@@ -23,7 +23,7 @@ from devo_sqs.config.models import CollectorConfig
 from devo_sqs.config.processors import PROCESSOR_CONFIGS
 from devo_sqs.errors import ConfigError
 
-OUTPUT_TYPES = ("console", "relay", "syslog", "devo_platform")
+OUTPUT_TYPES = ("console", "relay", "syslog", "devo_platform", "relp")
 
 BOOL_TAG = "tag:yaml.org,2002:bool"
 

@@ -93,16 +93,9 @@ class _NetworkOutput(Strict):
     cert: str | None = Field(None, description="client certificate (PEM) for mutual TLS")
     key: str | None = Field(None, description="client key (PEM) for mutual TLS")
     concurrent_connections: int = Field(1, ge=1, le=32)
-    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     connection_max_age_in_sec: int = Field(3600, ge=1, description="recycle a connection after this long")
     spool_after_in_sec: float = Field(
         10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
-    )
-    replay_window_bytes: int = Field(
-        16 << 20, ge=0, description="acknowledged bytes kept to send again after an abnormal close (0: none)"
-    )
-    replay_window_seconds: float = Field(
-        5.0, ge=0, description="how long acknowledged batches are kept to send again after an abnormal close"
     )
 
     @model_validator(mode="after")
@@ -133,7 +126,19 @@ class _NetworkOutput(Strict):
 TLS_FILES = ("chain", "cert", "key")
 
 
-class SyslogOutput(_NetworkOutput):
+class _StreamOutput(_NetworkOutput):
+    """Plain syslog over TCP or TLS: no acknowledgements in the protocol, so a replay window (see README)."""
+
+    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
+    replay_window_bytes: int = Field(
+        16 << 20, ge=0, description="acknowledged bytes kept to send again after an abnormal close (0: none)"
+    )
+    replay_window_seconds: float = Field(
+        5.0, ge=0, description="how long acknowledged batches are kept to send again after an abnormal close"
+    )
+
+
+class SyslogOutput(_StreamOutput):
     type: Literal["relay", "syslog"]
     port: int = Field(ge=1, le=65535)
     tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
@@ -143,7 +148,7 @@ class SyslogOutput(_NetworkOutput):
         return self.tls if self.tls is not None else bool(self.chain or self.cert)
 
 
-class DevoOutput(_NetworkOutput):
+class DevoOutput(_StreamOutput):
     type: Literal["devo_platform"]
     address: str = "collector-eu.devo.io"
     port: int = Field(443, ge=1, le=65535)
@@ -157,7 +162,28 @@ class DevoOutput(_NetworkOutput):
         )
 
 
-Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput, Field(discriminator="type")]
+RELP_WINDOW_FRAMES = 1024  # librelp's own client uses 128; see README "RELP" for what larger windows gain
+
+
+class RelpOutput(_NetworkOutput):
+    """RELP (rsyslog's imrelp): the relay acknowledges every frame; a batch is delivered once all its frames are."""
+
+    type: Literal["relp"]
+    port: int = Field(ge=1, le=65535)
+    tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
+    window_size_in_frames: int = Field(
+        RELP_WINDOW_FRAMES,
+        ge=1,
+        le=65_536,
+        description="frames written and not yet acknowledged, at most, per connection",
+    )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls if self.tls is not None else bool(self.chain or self.cert)
+
+
+Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput | RelpOutput, Field(discriminator="type")]
 
 
 # ----------------------------------------------------------------------------- services

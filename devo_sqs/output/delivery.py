@@ -211,6 +211,7 @@ class DeliveryThread(Worker):
     ) -> None:
         """An abnormal close: the window and everything unconfirmed go again first, in order, on the next
         connection; spooled batches go back to the spool's order."""
+        self._confirm_what_arrived()
         replay = self.window.take() if self.window is not None else []
         for batch in replay:
             self._outcomes.resent(batch)
@@ -227,6 +228,15 @@ class DeliveryThread(Worker):
             again.append(first)
         self._again.extendleft(reversed(again))
         self._failed_attempt(exc, resending=len(again))
+
+    def _confirm_what_arrived(self) -> None:
+        """Acknowledgements read before the connection broke still count: those batches need not go again."""
+        try:
+            acked = self.sender.acknowledged()
+        except OutputError:
+            return
+        while self._unconfirmed and self._unconfirmed[0].mark <= acked:
+            self._acknowledged(self._unconfirmed.popleft())
 
     def _failed_attempt(self, exc: OutputError, *, resending: int) -> None:
         now = time.monotonic()

@@ -15,13 +15,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from devo_sqs.config.models import ConsoleOutput, DevoOutput, SyslogOutput
+from devo_sqs.config.models import ConsoleOutput, DevoOutput, RelpOutput, SyslogOutput
 from devo_sqs.lifecycle import Worker
 from devo_sqs.messages import Ack, Batch, Kind, Verdict
 from devo_sqs.output.delivery import DeliveryThread, Outcomes
 from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import Sender
 from devo_sqs.output.senders.console import ConsoleSender
+from devo_sqs.output.senders.relp import RelpSender
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
 from devo_sqs.output.stats import DeliveryStats, QueueWaits
 from devo_sqs.output.timed_queue import TimedQueue
@@ -30,13 +31,14 @@ from devo_sqs.persistence.spool import Spool
 
 log = logging.getLogger(__name__)
 
-OutputSpec = ConsoleOutput | SyslogOutput | DevoOutput
+OutputSpec = ConsoleOutput | SyslogOutput | DevoOutput | RelpOutput
 CHANNEL_BATCHES = 4
 SENDER_CLASS = {
     "console": "ConsoleSender",
     "relay": "SyslogSender",
     "syslog": "SyslogSender",
     "devo_platform": "DevoSender",
+    "relp": "RelpSender",
 }
 
 
@@ -45,6 +47,14 @@ def build_sender(spec: OutputSpec, *, compressed: bool) -> Sender:
     if isinstance(spec, ConsoleOutput):
         return ConsoleSender(Framer())
     context = tls_context(chain=spec.chain, cert=spec.cert, key=spec.key) if spec.uses_tls else None
+    if isinstance(spec, RelpOutput):
+        return RelpSender(
+            address=spec.address,
+            port=spec.port,
+            tls=context,
+            window_frames=spec.window_size_in_frames,
+            max_age_seconds=spec.connection_max_age_in_sec,
+        )
     return SyslogSender(
         address=spec.address,
         port=spec.port,
@@ -56,7 +66,8 @@ def build_sender(spec: OutputSpec, *, compressed: bool) -> Sender:
 
 
 def build_window(spec: OutputSpec, connections: int) -> ReplayWindow | None:
-    if isinstance(spec, ConsoleOutput):
+    """Plain syslog outputs keep a replay window; RELP's acknowledgements and the console need none."""
+    if not isinstance(spec, SyslogOutput | DevoOutput):
         return None
     return ReplayWindow(max_bytes=spec.replay_window_bytes // connections, seconds=spec.replay_window_seconds)
 
