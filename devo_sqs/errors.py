@@ -49,3 +49,7 @@ class RetryableObjectError(ObjectError):
 
 class NotificationError(CollectorError):
     """An SQS message body is not a notification devo-sqs understands."""
+
+
+class BackfillError(CollectorError):
+    """A backfill cannot go on (listing or sending refused, checkpoint unusable); its checkpoint stays valid."""
