@@ -83,42 +83,52 @@ class BackfillRun:
         self._started = time.monotonic()
 
     def execute(self, checkpoint: Checkpoint) -> int:
-        request, queue_url = self._request, self._spec.base_url
-        log.info(
-            "Backfill s3://%s (%s) -> %s; checkpoint %s", request.bucket, _scope(request), queue_url, checkpoint.path
-        )
-        if checkpoint.objects or checkpoint.done:
-            log.info(
-                "Resuming: %d object(s) (%s) sent by earlier runs, %d listing(s) complete",
-                checkpoint.objects, human_bytes(checkpoint.bytes), len(checkpoint.done),
-            )  # fmt: skip
-        lister = Lister(
-            self._s3, request.bucket, window=request.window, selector=self._selector, tally=self._tally,
-            take=self._take, start_after=checkpoint.start_after, done=checkpoint.done.__contains__, stop=self._stop,
-        )  # fmt: skip
-        walk: WalkThreads[Node] = WalkThreads(
-            roots(list(request.prefixes), request.window), handle=lister.handle, threads=LISTING_THREADS
-        )
+        self._announce_start(checkpoint)
+        walk = self._walk(checkpoint)
         reporter = ProgressReporter(lambda: self._snapshot(walk), stream=sys.stderr)
-        announcer = Announcer(
-            self._items, bucket=request.bucket, region=self._spec.queue_region,
-            sender=BatchSender(self._sqs, queue_url, stop=self._stop), limiter=RateLimiter(request.rate),
-            checkpoint=checkpoint, tally=self._tally, listing_finished=lambda: walk.finished or walk.error is not None,
-            tick=reporter.tick, stop=self._stop,
-        )  # fmt: skip
+        announcer = self._announcer(checkpoint, walk, reporter)
+        failure: BaseException | None = None
         with _stop_on_signals(self._stop):
             walk.start()
             try:
-                completed = announcer.run() and walk.error is None
+                completed = announcer.run()
             except BackfillError as exc:
-                completed = False
-                log.error("%s", exc)
+                completed, failure = False, exc
             finally:
                 self._stop.set()
                 walk.stop()
                 walk.join(STOP_SECONDS)
                 reporter.close()
-        return self._conclude(checkpoint, completed=completed, error=walk.error)
+        failure = failure or walk.error
+        return self._conclude(checkpoint, completed=completed and failure is None, failure=failure)
+
+    def _announce_start(self, checkpoint: Checkpoint) -> None:
+        request = self._request
+        log.info(
+            "Backfill s3://%s (%s) -> %s; checkpoint %s",
+            request.bucket, _scope(request), self._spec.base_url, checkpoint.path,
+        )  # fmt: skip
+        if checkpoint.objects or checkpoint.done:
+            log.info(
+                "Resuming: %d object(s) (%s) sent by earlier runs, %d listing(s) complete",
+                checkpoint.objects, human_bytes(checkpoint.bytes), len(checkpoint.done),
+            )  # fmt: skip
+
+    def _walk(self, checkpoint: Checkpoint) -> WalkThreads[Node]:
+        request = self._request
+        lister = Lister(
+            self._s3, request.bucket, window=request.window, selector=self._selector, tally=self._tally,
+            take=self._take, start_after=checkpoint.start_after, done=checkpoint.done.__contains__, stop=self._stop,
+        )  # fmt: skip
+        return WalkThreads(roots(list(request.prefixes), request.window), handle=lister.handle, threads=LISTING_THREADS)
+
+    def _announcer(self, checkpoint: Checkpoint, walk: WalkThreads[Node], reporter: ProgressReporter) -> Announcer:
+        return Announcer(
+            self._items, bucket=self._request.bucket, region=self._spec.queue_region,
+            sender=BatchSender(self._sqs, self._spec.base_url, stop=self._stop),
+            limiter=RateLimiter(self._request.rate), checkpoint=checkpoint, tally=self._tally,
+            listing_finished=lambda: walk.finished or walk.error is not None, tick=reporter.tick, stop=self._stop,
+        )  # fmt: skip
 
     def _take(self, item: Selected | UnitEnd) -> bool:
         while not self._stop.is_set():
@@ -140,20 +150,18 @@ class BackfillRun:
             elapsed=time.monotonic() - self._started,
         )
 
-    def _conclude(self, checkpoint: Checkpoint, *, completed: bool, error: BaseException | None) -> int:
-        if error is not None:
-            log.error("%s", error)
+    def _conclude(self, checkpoint: Checkpoint, *, completed: bool, failure: BaseException | None) -> int:
+        if failure is not None:
+            log.error("%s", failure)
         print(summary(self._tally, dry_run=False))
         sent, _ = self._tally.total_sent
-        totals = f"{checkpoint.objects:,} object(s), {human_bytes(checkpoint.bytes)} in all"
+        done = f"{sent:,} object(s) sent by this run, {checkpoint.objects:,} object(s), {human_bytes(checkpoint.bytes)}"
         if completed:
             checkpoint.finish()
-            print(f"Backfill finished: {sent:,} object(s) sent by this run, {totals}, to {self._spec.base_url}.")
+            print(f"Backfill finished: {done} in all, to {self._spec.base_url}.")
             return 0
-        print(
-            f"Backfill stopped: {sent:,} object(s) sent by this run, {totals}; "
-            f"the same command continues it (checkpoint {checkpoint.path})."
-        )
+        how = "failed (see the error above)" if failure is not None else "stopped"
+        print(f"Backfill {how}: {done} in all; the same command continues it (checkpoint {checkpoint.path}).")
         return 1
 
 

@@ -247,3 +247,20 @@ def test_the_running_collector_delivers_every_record_of_the_window_once_and_skip
     assert log.count("(already delivered)") == 17
     assert f"Skipped s3://{BUCKET}/{bucket.app.key} (already delivered)" in log
     assert "Traceback" not in log
+
+
+def test_a_bucket_that_cannot_be_listed_fails_with_one_clear_line(
+    queue_url: str, moto_endpoint: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, queue_url, moto_endpoint.url)
+    assert main(["backfill", config, "--bucket", "no-such-bucket", "--prefix", "AWSLogs/"]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].startswith(
+        "Backfill failed (see the error above): 0 object(s) sent by this run, 0 object(s), 0 B in all; "
+    )
+    errors = [line.split(" -> ", 1)[1] for line in err.splitlines() if " ERROR " in line]
+    assert errors == [
+        "listing s3://no-such-bucket/AWSLogs/ failed: An error occurred (NoSuchBucket) when calling the ListObjectsV2 "
+        "operation: The specified bucket does not exist"
+    ]
+    assert moto_endpoint.queue_depth(queue_url) == (0, 0)
