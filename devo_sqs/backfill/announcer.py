@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from devo_sqs.backfill.checkpoint import Checkpoint
@@ -14,7 +15,8 @@ from devo_sqs.backfill.notification import s3_event
 from devo_sqs.backfill.report import Tally
 from devo_sqs.backfill.sending import BATCH_SIZE, BatchSender, RateLimiter
 
-POLL_SECONDS = 0.1  # how long to wait for more objects before a partial batch goes out
+POLL_SECONDS = 0.1
+PARTIAL_BATCH_SECONDS = 1.0  # a batch of fewer than ten waits this long for more objects while the listing goes on
 
 
 class Announcer:
@@ -43,6 +45,7 @@ class Announcer:
         self._tick = tick
         self._stop = stop
         self._batch: list[Selected] = []
+        self._batch_started = 0.0  # when the batch's first object arrived
         self._ended: list[str] = []
 
     def run(self) -> bool:
@@ -51,20 +54,31 @@ class Announcer:
             try:
                 item = self._items.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                if self._batch or self._ended:
-                    self._flush()
-                elif self._listing_finished() and self._items.empty():
+                if self._idle():
                     return True
-                self._tick()
                 continue
             if isinstance(item, UnitEnd):
                 self._ended.append(item.unit_id)
             else:
+                self._batch_started = self._batch_started if self._batch else time.monotonic()
                 self._batch.append(item)
             if len(self._batch) == BATCH_SIZE:
                 self._flush()
                 self._tick()
         return False
+
+    def _idle(self) -> bool:
+        """Nothing arrived for a moment: send a partial batch that waited long enough, record completed units;
+        True when all is sent and the listing is finished."""
+        finished = self._listing_finished() and self._items.empty()
+        ready = (finished or self._waited() >= PARTIAL_BATCH_SECONDS) if self._batch else bool(self._ended)
+        if ready:
+            self._flush()
+        self._tick()
+        return finished and not self._batch and not self._ended
+
+    def _waited(self) -> float:
+        return time.monotonic() - self._batch_started
 
     def _flush(self) -> None:
         batch, ended = self._batch, self._ended

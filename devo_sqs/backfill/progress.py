@@ -18,7 +18,7 @@ BAR_WIDTH = 24
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     sent: int  # objects sent by this run
     sent_bytes: int

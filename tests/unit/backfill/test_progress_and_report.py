@@ -28,8 +28,12 @@ def test_while_the_listing_runs_totals_and_eta_are_lower_bounds() -> None:
     assert render_line(listing) == (
         "Backfill progress: 10 of 4,010+ object(s) sent (900 B of 2.00 GiB+), 5.0 objects/s, ETA >0:13:20"
     )
-    assert render_line(Snapshot(0, 0, 0, 0, listing_done=False, elapsed=0)).endswith("0.0 objects/s, ETA ?")
-    assert render_bar(Snapshot(7, 70, 7, 70, listing_done=True, elapsed=1)).startswith("[" + "#" * 24 + "] 100% 7/7")
+    assert render_line(Snapshot(sent=0, sent_bytes=0, known=0, known_bytes=0, listing_done=False, elapsed=0)).endswith(
+        "0.0 objects/s, ETA ?"
+    )
+    assert render_bar(
+        Snapshot(sent=7, sent_bytes=70, known=7, known_bytes=70, listing_done=True, elapsed=1)
+    ).startswith("[" + "#" * 24 + "] 100% 7/7")
 
 
 @pytest.mark.parametrize(
