@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from devo_sqs import logs
 from devo_sqs.backfill.announcer import Announcer
 from devo_sqs.backfill.checkpoint import FOLDER, Checkpoint, checkpoint_path
@@ -41,6 +43,7 @@ log = logging.getLogger("devo_sqs.backfill")
 LISTING_THREADS = 8
 WAITING_MAX = 20_000  # objects listed and not sent yet, at most (a few hundred bytes each)
 STOP_SECONDS = 10.0
+DRY_RUN_REPORT_SECONDS = 10.0
 
 
 def run_backfill(request: BackfillRequest) -> int:
@@ -48,7 +51,11 @@ def run_backfill(request: BackfillRequest) -> int:
     spec = _input(config.inputs.sqs_collector, request.queue_url)
     selector = Selector(ServiceRouter.for_input(spec), window=request.window, key_regex=request.key_regex)
     logs.configure_stderr(debug=config.globals.debug)
-    session = make_session(spec)
+    try:
+        session = make_session(spec)  # assumes the configured roles, if any
+    except (ClientError, BotoCoreError) as exc:
+        log.error("AWS credentials of inputs.sqs_collector: %s", exc)
+        return 1
     s3 = client(session, "s3", spec)
     if request.dry_run:
         return _dry_run(request, s3=s3, selector=selector)
@@ -178,7 +185,9 @@ def _dry_run(request: BackfillRequest, *, s3: Any, selector: Selector) -> int:
     walk: WalkThreads[Node] = WalkThreads(
         roots(list(request.prefixes), request.window), handle=lister.handle, threads=LISTING_THREADS
     )
-    walk.start().join(timeout=None)
+    walk.start()
+    while not walk.join(DRY_RUN_REPORT_SECONDS):
+        log.info("Dry run: %d object(s) listed so far", tally.listed)
     if walk.error is not None:
         log.error("%s", walk.error)
         return 1
