@@ -1,4 +1,4 @@
-"""`devo-sqs run | validate | health | parse | demo`: argument parsing, exit codes and signals."""
+"""`devo-sqs run | validate | health | parse | demo | backfill`: argument parsing, exit codes and signals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devo_sqs import __version__, exit_codes, logs
+from devo_sqs.backfill.request import add_arguments as backfill_arguments
+from devo_sqs.backfill.request import from_arguments as backfill_request
 from devo_sqs.config.models import CollectorConfig
 from devo_sqs.config.server_mode import (
     COLLECTOR_CONFIG_ENV,
@@ -91,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the whole collector against a local S3+SQS with sample files")
     demo.set_defaults(handler=_demo)
+
+    backfill = commands.add_parser("backfill", help="announce objects already in a bucket to the input's queue")
+    backfill_arguments(backfill, config_help=CONFIG_HELP)
+    backfill.set_defaults(handler=_backfill)
     return parser
 
 
@@ -177,6 +183,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     logs.configure_stderr(debug=False)
     return run_demo()
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from devo_sqs.backfill.command import run_backfill
+
+    return run_backfill(backfill_request(args))
 
 
 if __name__ == "__main__":

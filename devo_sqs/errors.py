@@ -58,3 +58,7 @@ class AccessError(ObjectError):
 class RetryableError(CollectorError):
     """A failure of delivery rather than of the message: a batch failed or was not settled in time, or the
     output process is gone. The message is collected again."""
+
+
+class BackfillError(CollectorError):
+    """A backfill cannot go on (listing or sending refused, checkpoint unusable); its checkpoint stays valid."""
