@@ -190,6 +190,64 @@ def test_receiver_restarts_on_the_same_port_and_keeps_what_it_received() -> None
         receiver.stop()
 
 
+def test_a_stalled_receiver_that_crashes_leaves_acknowledged_bytes_unread_and_cuts_the_sender_off() -> None:
+    receiver = SyslogReceiver().start()
+    try:
+        port = receiver.port
+        sender = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sender.sendall(LF_FRAME + b"\n")
+        assert receiver.wait_for(1, timeout=5)
+        receiver.stall()
+        sender.sendall((LF_FRAME + b"\n") * 1000)
+        assert wait_until(lambda: receiver.unread_bytes() == 1000 * (len(LF_FRAME) + 1))
+        unread = receiver.crash()
+        assert unread == 1000 * (len(LF_FRAME) + 1)
+        assert receiver.frames() == [PLAIN]  # what it never read is gone with it
+        assert receiver.malformed() == []
+        assert sender.recv(1) == b""  # shutdown's FIN, then close's reset: the next write fails
+        with pytest.raises(BrokenPipeError):
+            sender.sendall(LF_FRAME + b"\n")
+        sender.close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+
+        receiver.start()
+        assert receiver.port == port
+        send_plain(port, octet_counted(OCTET_FRAME))
+        assert receiver.wait_for(2, timeout=5)
+        assert receiver.frames() == [PLAIN, OCTET]
+    finally:
+        receiver.stop()
+
+
+def test_a_receiver_crashing_under_a_steady_sender_waits_for_unread_bytes_before_it_dies() -> None:
+    with SyslogReceiver() as receiver:
+        stop = threading.Event()
+        errors: list[OSError] = []
+
+        def send() -> None:
+            with socket.create_connection(("127.0.0.1", receiver.port), timeout=5) as connection:
+                try:
+                    while not stop.is_set():
+                        connection.sendall((LF_FRAME + b"\n") * 100)
+                        time.sleep(0.001)
+                except OSError as exc:
+                    errors.append(exc)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        try:
+            assert receiver.wait_for(1000, timeout=5)
+            unread = receiver.crash()
+            sender.join(10)
+        finally:
+            stop.set()
+            sender.join(10)
+        assert unread > 0
+        assert [type(error) for error in errors] in ([ConnectionResetError], [BrokenPipeError])
+        assert receiver.malformed() == []
+
+
 def test_receiver_sustains_half_a_million_frames_per_second(syslog_receiver: SyslogReceiver) -> None:
     count, per_write = 500_000, 5_000
     frame = b"<134>Nov  6 09:01:02 host-1 bench.tag: a small frame of about 70 bytes\n"

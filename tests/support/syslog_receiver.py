@@ -2,12 +2,19 @@
 
 Receiving threads only split the stream into raw frames; parsing waits until a test asks (`frames()`), so the
 receiver keeps up with fast senders (>500k frames/s on loopback) and a throughput test measures the sender.
+
+It can fail the way a relay does: `stall()` stops reading (a GC pause, a slow disk) so the kernel's buffers fill
+with bytes its TCP acknowledged, and `crash()` dies with bytes still unread, which are lost with it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import socket
 import ssl
+import struct
+import termios
 import threading
 import time
 import zlib
@@ -25,6 +32,8 @@ _POLL_SECONDS = 0.1  # how quickly blocked accept/recv calls notice stop()
 _HANDSHAKE_SECONDS = 10.0
 _RECV_BYTES = 256 * 1024
 _THROTTLED_RECV_BYTES = 4096
+_PARKED_POLL_SECONDS = 0.002  # how often a stalled reader looks whether it may read again
+_PARK_WAIT_SECONDS = 10.0  # stall(), crash(): how long readers may take to stop reading
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,8 @@ class SyslogReceiver:
 
     Frames may be LF-terminated or octet-counted on the same connection; with `gzip_stream=True` each
     connection's whole byte stream is gzip (one or more members). `stop()` closes everything and joins every
-    thread; `start()` again listens on the same port and keeps what was already received (outage tests).
+    thread; `crash()` closes everything without reading what is waiting; `start()` again listens on the same port
+    and keeps what was already received (outage and crash tests).
     """
 
     def __init__(
@@ -149,6 +159,11 @@ class SyslogReceiver:
         self._handshake_failures = _Counter()
         self._broken_streams = _Counter()
         self._stopping = threading.Event()
+        self._stalled = threading.Event()  # readers read nothing while set
+        self._crashed = False  # the last stop was a crash: an unfinished tail died with the process
+        self._reading_lock = threading.Lock()  # guards `_reading` and `_parked`
+        self._reading: set[socket.socket] = set()  # connections past their handshake, being read
+        self._parked: set[socket.socket] = set()  # of those, the ones whose reader is stalled (not inside recv)
         self._listener: socket.socket | None = None
         self._threads: list[threading.Thread] = []
 
@@ -159,6 +174,8 @@ class SyslogReceiver:
         if self._listener is not None:
             raise RuntimeError("SyslogReceiver already started")
         self._stopping.clear()
+        self._stalled.clear()
+        self._crashed = False
         self._listener = socket.create_server(("127.0.0.1", self._port), backlog=64)
         self._listener.settimeout(_POLL_SECONDS)
         self._port = self._listener.getsockname()[1]
@@ -174,6 +191,41 @@ class SyslogReceiver:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+
+    def stall(self) -> None:
+        """Stop reading every connection (new ones too) until `resume()`: the kernel's receive buffers fill, and
+        the sender's TCP sees its bytes acknowledged although this process has not read them. Returns once no
+        reader is inside a read any more."""
+        self._stalled.set()
+        self._wait_until(self._all_parked, _PARK_WAIT_SECONDS, "readers did not stop reading")
+
+    def resume(self) -> None:
+        self._stalled.clear()
+
+    def crash(self, *, unread_wait_seconds: float = 2.0) -> int:
+        """Die as a crashed relay does: stop reading at once, then `shutdown(SHUT_RDWR)` and `close()` every accepted
+        socket and the listener without reading what waits in them (Linux answers that with a reset). Waits up to
+        `unread_wait_seconds` for unread bytes to be there, so a crash under load always cuts data in flight.
+
+        Returns the bytes left unread in the accepted sockets: they are lost, as are those the sender's kernel still
+        held. Frames already read stay recorded; `start()` listens again on the same port.
+        """
+        self.stall()
+        self._wait_until(lambda: self.unread_bytes() > 0, unread_wait_seconds, None)
+        with self._reading_lock:
+            unread = sum(_unread(stream) for stream in self._reading)
+            for stream in self._reading:
+                _cut(stream)
+        if self._listener is not None:
+            _cut(self._listener)
+        self._crashed = True
+        self.stop()
+        return unread
+
+    def unread_bytes(self) -> int:
+        """Bytes waiting unread in the kernel's receive buffers of the connections being read."""
+        with self._reading_lock:
+            return sum(_unread(stream) for stream in self._reading)
 
     def __enter__(self) -> SyslogReceiver:
         return self.start()
@@ -242,6 +294,19 @@ class SyslogReceiver:
 
     # --- threads --------------------------------------------------------------------------------------------
 
+    def _all_parked(self) -> bool:
+        with self._reading_lock:
+            return self._parked == self._reading
+
+    def _wait_until(self, condition: Callable[[], bool], seconds: float, failure: str | None) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            if time.monotonic() >= deadline:
+                if failure is not None:
+                    raise RuntimeError(f"SyslogReceiver on {self._port}: {failure} within {seconds} s")
+                return
+            time.sleep(_PARKED_POLL_SECONDS)
+
     def _spawn(self, target: Callable[..., None], *, name: str, args: tuple[object, ...] = ()) -> None:
         """Start a thread that stop() will join."""
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -256,6 +321,8 @@ class SyslogReceiver:
                 connection, peer = self._listener.accept()
             except TimeoutError:
                 continue
+            except OSError:  # crash() shut the listener down
+                return
             self._connections_accepted.increment()
             connection.settimeout(_POLL_SECONDS)
             if self._read_pause_seconds:
@@ -267,7 +334,14 @@ class SyslogReceiver:
         stream = self._handshake(connection) if self._tls_context else connection
         if stream is not None:
             with stream:
-                self._read(stream)
+                with self._reading_lock:
+                    self._reading.add(stream)
+                try:
+                    self._read(stream)
+                finally:
+                    with self._reading_lock:
+                        self._reading.discard(stream)
+                        self._parked.discard(stream)
         self._connections_closed.increment()
 
     def _handshake(self, connection: socket.socket) -> ssl.SSLSocket | None:
@@ -298,6 +372,9 @@ class SyslogReceiver:
         unwrapper = GzipUnwrapper() if self._gzip_stream else None
         chunk = _THROTTLED_RECV_BYTES if self._read_pause_seconds else _RECV_BYTES
         while not self._stopping.is_set():
+            if self._stalled.is_set():
+                self._park(stream)
+                continue
             if self._read_pause_seconds:
                 time.sleep(self._read_pause_seconds)
             try:
@@ -315,7 +392,17 @@ class SyslogReceiver:
                 self._broken_streams.increment()
                 return
             self._record.add(splitter.feed(plain))
-        self._record_unfinished(splitter.finish(), mid_member=unwrapper is not None and unwrapper.mid_member)
+        if not self._crashed:  # a crashed process's unfinished frame dies with it
+            self._record_unfinished(splitter.finish(), mid_member=unwrapper is not None and unwrapper.mid_member)
+
+    def _park(self, stream: socket.socket) -> None:
+        """Read nothing while stalled (or until stopped); `crash()` may close `stream` meanwhile."""
+        with self._reading_lock:
+            self._parked.add(stream)
+        while self._stalled.is_set() and not self._stopping.is_set():
+            time.sleep(_PARKED_POLL_SECONDS)
+        with self._reading_lock:
+            self._parked.discard(stream)
 
     def _record_unfinished(self, tail: bytes, *, mid_member: bool) -> None:
         """Keep a partial last frame as malformed and count a stream that did not end cleanly."""
@@ -323,3 +410,18 @@ class SyslogReceiver:
             self._record.add([_Unfinished(tail)])
         if tail or mid_member:
             self._broken_streams.increment()
+
+
+def _unread(sock: socket.socket) -> int:
+    """Bytes in the kernel's receive buffer (FIONREAD); 0 once the socket is closed."""
+    with contextlib.suppress(OSError, ValueError):
+        unread: int = struct.unpack("=i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+        return unread
+    return 0
+
+
+def _cut(sock: socket.socket) -> None:
+    """shutdown(SHUT_RDWR) then close, reading nothing: with unread bytes, the peer gets a reset."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
