@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from devo_sqs.messages import Batch
@@ -23,22 +24,23 @@ class Kept:
 
 
 class ReplayWindow:
-    def __init__(self, *, max_bytes: int, seconds: float) -> None:
+    def __init__(self, *, max_bytes: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_bytes = max_bytes
         self.seconds = seconds
+        self._clock = clock
         self._kept: collections.deque[Kept] = collections.deque()
         self.size_bytes = 0
 
     def keep(self, batch: Batch, size: int) -> None:
         if self.max_bytes <= 0 or self.seconds <= 0:
             return
-        self._kept.append(Kept(batch, size, time.monotonic()))
+        self._kept.append(Kept(batch, size, self._clock()))
         self.size_bytes += size
         self.trim()
 
     def trim(self) -> None:
         """Forget what is older than `seconds`, and the oldest beyond `max_bytes`."""
-        horizon = time.monotonic() - self.seconds
+        horizon = self._clock() - self.seconds
         while self._kept and (self._kept[0].at < horizon or self.size_bytes > self.max_bytes):
             self.size_bytes -= self._kept.popleft().size
 
