@@ -185,9 +185,11 @@ class DeliveryThread(Worker):
             self._recovered()
 
     def _check_acknowledgements(self) -> None:
-        if not self._unconfirmed:
-            if self.window is not None:
-                self.window.trim()
+        """Confirm what the receiver acknowledged. While the replay window holds batches an idle connection is
+        checked too: a receiver that dies after the last send still gets the window again."""
+        if self.window is not None:
+            self.window.trim()
+        if not self._unconfirmed and not (self.window is not None and len(self.window)):
             return
         try:
             acked = self.sender.acknowledged()

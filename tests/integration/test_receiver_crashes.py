@@ -182,6 +182,29 @@ def test_a_mutual_tls_relay_that_stalls_and_crashes_loses_no_record(
     check_nothing_lost(expected, got, unread, log, label=f"mutual TLS{' + gzip' if compressed else ''}")
 
 
+def test_a_relay_that_stalls_under_the_last_records_and_then_crashes_gets_them_again(
+    moto: LocalAws, tmp_path: Path
+) -> None:
+    """The collector has nothing more to send when the relay dies: it must notice the close by itself."""
+    queue = moto.make_bucket_to_queue("logs", "collector")
+    expected = put_objects(moto, "logs", objects=4, records=20_000)
+    with SyslogReceiver() as receiver:
+        config = collector_config(tmp_path, queue, moto, relay_output(receiver.port))
+        with CollectorProcess(config, directory=tmp_path) as collector:
+            assert wait_until(lambda: set(received(receiver)) == set(expected), timeout=120), collector.log()[-3000:]
+            receiver.stall()
+            expected += put_objects(moto, "logs", objects=1, records=5_000, first=80_000)
+            assert wait_until(lambda: drained(moto, queue), timeout=60), collector.log()[-3000:]
+            time.sleep(1.0)  # settled, and idle: nothing more to send
+            unread = receiver.crash()
+            time.sleep(RESTART_SECONDS)
+            receiver.start()
+            wait_until(lambda: set(received(receiver)) >= set(expected), timeout=30)
+            assert collector.terminate()[0] == 0
+        got = received(receiver)
+    check_nothing_lost(expected, got, unread, collector.log(), label="stalls under the last records, then dies")
+
+
 def test_rsyslog_with_imrelp_killed_9_mid_run_and_started_again_loses_no_record(
     moto: LocalAws, relp_rsyslog: RelpRsyslog, tmp_path: Path
 ) -> None:

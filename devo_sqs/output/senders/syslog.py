@@ -96,10 +96,11 @@ class SyslogSender:
         return self._marks
 
     def acknowledged(self) -> int:
-        if not self._positions:
-            return self._acked
+        """Also looks for the peer closing an idle connection: what it acknowledged may have died with it."""
         sock = self._sock
-        if sock is None or _peer_closed(sock, timeout=0.0):
+        if sock is None:
+            return self._acked
+        if _peer_closed(sock, timeout=0.0):
             self._break()
             raise OutputError(f"{self.description}: connection closed by the peer")
         everything = _unsent(sock) == 0  # nothing unacknowledged left: every position was reached

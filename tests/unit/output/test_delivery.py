@@ -202,6 +202,21 @@ def test_an_abnormal_close_sends_again_only_what_the_window_still_holds(harness:
     assert recorded.resent == [2, 3]
 
 
+def test_a_receiver_that_dies_after_the_last_send_gets_the_window_again_without_new_batches(
+    harness: Harness,
+) -> None:
+    sender = StubSender()
+    _, channel, recorded = harness.start(sender)
+    put(channel, 0, 1)
+    assert eventually(lambda: len(sender.sent) == 2)
+    sender.acknowledge()
+    assert eventually(lambda: recorded.confirmed == [0, 1])
+    sender.break_connection()  # nothing unconfirmed, nothing new to send: only the idle check can see it
+    assert eventually(lambda: len(sender.sent) == 4)
+    assert ids(sender.sent) == [0, 1, 0, 1]
+    assert (recorded.resent, sender.connections) == ([0, 1], 2)
+
+
 def test_a_graceful_recycle_sends_nothing_again_and_empties_the_window(harness: Harness) -> None:
     sender = StubSender()
     thread, channel, recorded = harness.start(sender)
