@@ -200,12 +200,13 @@ class DeliveryThread(Worker):
             self._acknowledged(self._unconfirmed.popleft())
 
     def _acknowledged(self, sent: Sent) -> None:
+        """A spooled batch leaves the spool; any batch, spooled or not, stays in the window a while."""
         if sent.spool_key is not None and self.spool is not None:
             self.spool.remove(sent.spool_key)
             self._outcomes.replayed(sent.batch)
         elif not sent.settled:
             self._outcomes.confirmed(sent.batch)
-        if self.window is not None and sent.spool_key is None:
+        if self.window is not None:
             self.window.keep(sent.batch, sent.batch.size_bytes)
 
     def _broken(

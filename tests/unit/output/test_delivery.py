@@ -371,6 +371,24 @@ def test_down_spools_in_order_and_replays_oldest_first_each_leaving_the_spool_on
     assert (recorded.spooled, recorded.failed) == ([0, 1, 2], [])
 
 
+def test_spooled_batches_the_receiver_acknowledged_stay_in_the_window(harness: Harness, spool: Spool) -> None:
+    sender = StubSender()
+    sender.refuse()
+    _, channel, recorded = harness.start(sender, spool=spool, retry_window_seconds=0.1)
+    put(channel, 0, 1)
+    assert eventually(lambda: recorded.spooled == [0, 1])
+    sender.refuse(False)
+    assert eventually(lambda: len(sender.sent) == 2)
+    sender.acknowledge()
+    assert eventually(lambda: recorded.replayed == [0, 1] and len(spool) == 0)
+    put(channel, 2)
+    assert eventually(lambda: len(sender.sent) == 3)
+    sender.break_connection()  # the receiver dies with them unread
+    assert eventually(lambda: len(sender.sent) == 6)
+    assert ids(sender.sent) == [0, 1, 2, 0, 1, 2]
+    assert recorded.resent == [0, 1]
+
+
 def test_a_spool_that_cannot_be_written_holds_the_batch_and_delivers_it_directly_when_the_output_answers(
     harness: Harness, full_disk_spool: Spool
 ) -> None:
