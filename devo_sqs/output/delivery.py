@@ -180,6 +180,9 @@ class DeliveryThread(Worker):
         except OutputError as exc:
             self._broken(exc, first=(batch, settled), spool_key=spool_key)
             return
+        except Exception:
+            self._hand_back(batch, settled, spool_key)  # `recover` then fails it back with the rest
+            raise
         self._unconfirmed.append(Sent(batch, mark, settled, spool_key))
         if self._failing_since and not self._again:
             self._recovered()
@@ -231,6 +234,13 @@ class DeliveryThread(Worker):
             again.append(first)
         self._again.extendleft(reversed(again))
         self._failed_attempt(exc, resending=len(again))
+
+    def _hand_back(self, batch: Batch, settled: bool, spool_key: int | None) -> None:
+        """A batch whose send failed unexpectedly: back to the spool's order, or first of what goes again."""
+        if spool_key is not None and self.spool is not None:
+            self.spool.unclaim(spool_key)
+        else:
+            self._again.appendleft((batch, settled))
 
     def _confirm_what_arrived(self) -> None:
         """Acknowledgements read before the connection broke still count: those batches need not go again."""

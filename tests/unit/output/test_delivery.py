@@ -314,6 +314,24 @@ def test_a_sender_without_replays_gets_no_window_and_sends_nothing_again_after_a
 # -- failures ---------------------------------------------------------------------------------------------------
 
 
+def test_an_unexpected_error_in_send_fails_back_every_batch_the_thread_held_and_the_thread_goes_on(
+    harness: Harness,
+) -> None:
+    sender = StubSender()
+    thread, channel, recorded = harness.start(sender)
+    put(channel, 0, 1)
+    assert eventually(lambda: len(sender.sent) == 2)
+    sender.fail_next_send(RuntimeError("a bug"))
+    put(channel, 2)
+    assert eventually(lambda: sorted(recorded.failed) == [0, 1, 2])
+    put(channel, 3)
+    assert eventually(lambda: len(sender.sent) == 3)
+    sender.acknowledge()
+    assert eventually(lambda: recorded.confirmed == [3])
+    assert thread.is_alive()
+    assert (ids(sender.sent), sender.graceful_closes, sender.connections) == ([0, 1, 3], 1, 2)
+
+
 def test_stopping_while_the_output_is_down_fails_back_what_is_held(harness: Harness) -> None:
     sender = StubSender()
     sender.refuse()
@@ -387,6 +405,22 @@ def test_spooled_batches_the_receiver_acknowledged_stay_in_the_window(harness: H
     assert eventually(lambda: len(sender.sent) == 6)
     assert ids(sender.sent) == [0, 1, 2, 0, 1, 2]
     assert recorded.resent == [0, 1]
+
+
+def test_an_unexpected_error_replaying_a_spooled_batch_leaves_it_in_the_spool_for_the_next_try(
+    harness: Harness, spool: Spool
+) -> None:
+    sender = StubSender()
+    sender.refuse()
+    _, channel, recorded = harness.start(sender, spool=spool, retry_window_seconds=0.1)
+    put(channel, 0)
+    assert eventually(lambda: recorded.spooled == [0])
+    sender.fail_next_send(RuntimeError("a bug"))
+    sender.refuse(False)
+    assert eventually(lambda: len(sender.sent) == 1)  # after the restart
+    sender.acknowledge()
+    assert eventually(lambda: recorded.replayed == [0])
+    assert (len(spool), recorded.failed) == (0, [])
 
 
 def test_a_spool_that_cannot_be_written_holds_the_batch_and_delivers_it_directly_when_the_output_answers(
