@@ -373,11 +373,11 @@ class DeliveryThread(Worker):
 
     def _spool_everything(self) -> None:
         """A stop at once: what is unsettled goes to the spool (settled as spooled) rather than waiting for the
-        output; what the spool refuses is failed back."""
+        output, and so do window batches still to go again; what the spool refuses is failed back."""
         self._check_acknowledgements()
-        waiting = [sent.batch for sent in self._unconfirmed if not sent.settled and sent.spool_key is None]
-        waiting += [batch for batch, settled in self._again if not settled]
-        waiting += list(self._held)
+        waiting = [(sent.batch, sent.settled) for sent in self._unconfirmed if sent.spool_key is None]
+        waiting += self._again
+        waiting += [(batch, False) for batch in self._held]
         for sent in self._unconfirmed:
             if sent.spool_key is not None and self.spool is not None:
                 self.spool.unclaim(sent.spool_key)
@@ -386,22 +386,42 @@ class DeliveryThread(Worker):
         self._held.clear()
         while True:
             try:
-                waiting.append(self.channel.get_nowait())
+                waiting.append((self.channel.get_nowait(), False))
             except queue.Empty:
                 break
-        for batch in waiting:
-            self._to_spool(batch, settled=False)
+        for batch, settled in waiting:
+            self._to_spool(batch, settled=settled)
         self._release_all(self._outcomes.failed)
 
     def recover(self) -> None:
-        """After an unexpected error: fail back every batch held unsettled, and start over on a new connection."""
+        """After an unexpected error: fail back every batch held unsettled, and start over on a new connection;
+        window batches that were to go again still go first."""
+        resends = [(batch, True) for batch, settled in self._again if settled]
         self._release_all(self._outcomes.failed)
+        self._again.extend(resends)
 
     def close(self) -> None:
-        """Stopping: whatever is still unsettled is failed back (its message comes back to be collected)."""
+        """Stopping: whatever is still unsettled is failed back (its message comes back to be collected); window
+        batches that were to go again after an abnormal close are settled already, so they go to the spool."""
         self._check_acknowledgements()
+        self._spool_resends()
         self._release_all(self._outcomes.failed)
         self.sender.close()
+
+    def _spool_resends(self) -> None:
+        resends = [batch for batch, settled in self._again if settled]
+        if not resends:
+            return
+        self._again = collections.deque(entry for entry in self._again if not entry[1])
+        if self.spool is None:
+            log.error(
+                "%d batch(es) of the replay window not sent again to %s: what its receiver lost with them is lost",
+                len(resends),
+                self.sender.description,
+            )
+            return
+        for batch in resends:
+            self._to_spool(batch, settled=True)
 
     def _release_all(self, fail: Callable[[Batch], None]) -> None:
         for sent in self._unconfirmed:

@@ -332,6 +332,24 @@ def test_an_unexpected_error_in_send_fails_back_every_batch_the_thread_held_and_
     assert (ids(sender.sent), sender.graceful_closes, sender.connections) == ([0, 1, 3], 1, 2)
 
 
+def test_an_unexpected_error_while_the_window_goes_again_keeps_the_window_first_after_the_restart(
+    harness: Harness,
+) -> None:
+    sender = StubSender()
+    _, channel, recorded = harness.start(sender)
+    put(channel, 0, 1)
+    assert eventually(lambda: len(sender.sent) == 2)
+    sender.acknowledge()
+    assert eventually(lambda: recorded.confirmed == [0, 1])
+    put(channel, 2)
+    assert eventually(lambda: len(sender.sent) == 3)
+    sender.fail_next_send(RuntimeError("a bug"))  # meets the first batch sent again
+    sender.break_connection()
+    assert eventually(lambda: len(sender.sent) == 5)
+    assert ids(sender.sent) == [0, 1, 2, 0, 1]
+    assert (recorded.failed, recorded.resent) == ([2], [0, 1])
+
+
 def test_stopping_while_the_output_is_down_fails_back_what_is_held(harness: Harness) -> None:
     sender = StubSender()
     sender.refuse()
@@ -368,10 +386,10 @@ def test_down_spools_in_order_and_replays_oldest_first_each_leaving_the_spool_on
 ) -> None:
     sender = StubSender()
     sender.refuse()
-    thread, channel, recorded = harness.start(sender, spool=spool, retry_window_seconds=0.1)
+    _, channel, recorded = harness.start(sender, spool=spool, retry_window_seconds=0.1)
     put(channel, 0, 1, 2)
     assert eventually(lambda: recorded.spooled == [0, 1, 2])
-    assert (thread.state, len(spool), recorded.confirmed) == (State.DOWN, 3, [])
+    assert (len(spool), recorded.confirmed) == (3, [])
     sender.refuse(False)
     assert eventually(lambda: len(sender.sent) == 3)
     assert ids(sender.sent) == [0, 1, 2]
@@ -437,3 +455,62 @@ def test_a_spool_that_cannot_be_written_holds_the_batch_and_delivers_it_directly
     sender.acknowledge()
     assert eventually(lambda: recorded.confirmed == [0])
     assert (recorded.spooled, recorded.failed, len(full_disk_spool)) == ([], [], 0)
+
+
+def window_waiting_to_go_again(
+    harness: Harness, spool: Spool | None, *, hurry: Callable[[], bool] = lambda: False
+) -> tuple[DeliveryThread, Recorded]:
+    """Batches 0 and 1 acknowledged (in the window), 2 written, then the receiver dies and stays down: the thread
+    holds 0 and 1 (settled) and 2 (not) to send again, and waits 5 s before its next try."""
+    sender = StubSender()
+    thread, channel, recorded = harness.start(sender, spool=spool, first_retry_seconds=5.0, hurry=hurry)
+    put(channel, 0, 1)
+    assert eventually(lambda: len(sender.sent) == 2)
+    sender.acknowledge()
+    assert eventually(lambda: recorded.confirmed == [0, 1])
+    put(channel, 2)
+    assert eventually(lambda: len(sender.sent) == 3)
+    sender.refuse()
+    sender.break_connection()
+    assert eventually(lambda: recorded.resent == [0, 1] and thread.state is State.RETRYING)
+    return thread, recorded
+
+
+def spooled_ids(spool: Spool) -> list[int]:
+    found = []
+    while (claimed := spool.claim_oldest()) is not None:
+        found.append(claimed[1].batch_id)
+    return found
+
+
+def test_stopping_with_the_window_waiting_to_go_again_keeps_it_in_the_spool(harness: Harness, spool: Spool) -> None:
+    thread, recorded = window_waiting_to_go_again(harness, spool)
+    thread.stop()
+    thread.join(WAIT_SECONDS)
+    assert not thread.is_alive()
+    assert spooled_ids(spool) == [0, 1]  # settled already: kept, not failed back, not dropped
+    assert (recorded.failed, recorded.spooled) == ([2], [])
+
+
+def test_stopping_at_once_with_the_window_waiting_to_go_again_spools_all_of_it(harness: Harness, spool: Spool) -> None:
+    hurry = threading.Event()
+    thread, recorded = window_waiting_to_go_again(harness, spool, hurry=hurry.is_set)
+    hurry.set()
+    thread.join(WAIT_SECONDS)
+    assert not thread.is_alive()
+    assert spooled_ids(spool) == [0, 1, 2]
+    assert (recorded.failed, recorded.spooled) == ([], [2])
+
+
+def test_stopping_with_the_window_waiting_to_go_again_and_no_spool_says_what_may_be_lost(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    thread, recorded = window_waiting_to_go_again(harness, None)
+    thread.stop()
+    thread.join(WAIT_SECONDS)
+    assert not thread.is_alive()
+    assert recorded.failed == [2]
+    errors = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert errors == [
+        "2 batch(es) of the replay window not sent again to stub: what its receiver lost with them is lost"
+    ]
