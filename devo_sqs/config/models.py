@@ -131,7 +131,10 @@ class _StreamOutput(_NetworkOutput):
 
     multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     replay_window_bytes: int = Field(
-        16 << 20, ge=0, description="acknowledged bytes kept to send again after an abnormal close (0: none)"
+        16 << 20,
+        ge=0,
+        description="acknowledged bytes kept to send again after an abnormal close, counted as they went on the "
+        "connection (framed, compressed): what a receiver's socket buffers hold (0: none)",
     )
     replay_window_seconds: float = Field(
         5.0, ge=0, description="how long acknowledged batches are kept to send again after an abnormal close"

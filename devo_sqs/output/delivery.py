@@ -67,6 +67,7 @@ class Sent:
     mark: int
     settled: bool  # already settled upstream (a window batch sent again, or a spooled one)
     spool_key: int | None = None  # set for a batch replayed from the spool
+    size: int = 0  # bytes it put on the connection: its weight in the replay window
 
 
 class DeliveryThread(Worker):
@@ -183,7 +184,7 @@ class DeliveryThread(Worker):
         except Exception:
             self._hand_back(batch, settled, spool_key)  # `recover` then fails it back with the rest
             raise
-        self._unconfirmed.append(Sent(batch, mark, settled, spool_key))
+        self._unconfirmed.append(Sent(batch, mark, settled, spool_key, self.sender.last_send_bytes))
         if self._failing_since and not self._again:
             self._recovered()
 
@@ -210,7 +211,7 @@ class DeliveryThread(Worker):
         elif not sent.settled:
             self._outcomes.confirmed(sent.batch)
         if self.window is not None:
-            self.window.keep(sent.batch, sent.batch.size_bytes)
+            self.window.keep(sent.batch, sent.size)
 
     def _broken(
         self, exc: OutputError, *, first: tuple[Batch, bool] | None = None, spool_key: int | None = None

@@ -2,8 +2,9 @@
 
 TCP's acknowledgement says the bytes reached the receiver's kernel, not its process: what the receiver had not read
 when it crashed is lost with it. So acknowledged batches stay here while they are recent (`seconds`) and while the
-window holds at most `max_bytes`; after an abnormal close they are sent again on the next connection, before
-anything new. Duplicates over loss. They were settled already; sending them again settles nothing.
+window holds at most `max_bytes` of them as they went on the wire (framed and compressed: what fills the receiver's
+buffers); after an abnormal close they are sent again on the next connection, before anything new. Duplicates over
+loss. They were settled already; sending them again settles nothing.
 """
 
 from __future__ import annotations

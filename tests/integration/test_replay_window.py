@@ -22,15 +22,16 @@ from tests.integration.conftest import wait_until
 from tests.support.syslog_receiver import SyslogReceiver
 
 RECORDS_PER_BATCH = 100  # five batches fit in the kernel buffers of a receiver that never read
+BATCHES = 8
 
 
-def batch(batch_id: int) -> Batch:
-    messages = [b"%d-%d %s" % (batch_id, n, b"x" * 100) for n in range(RECORDS_PER_BATCH)]
+def batch(batch_id: int, *, records: int = RECORDS_PER_BATCH) -> Batch:
+    messages = [b"%d-%d %s" % (batch_id, n, b"x" * 100) for n in range(records)]
     return Batch(batch_id, "standard", "test", [("my.app.test", messages)])
 
 
-def messages_of(*batch_ids: int) -> set[str]:
-    return {message.decode() for batch_id in batch_ids for message in batch(batch_id).groups[0][1]}
+def messages_of(*batch_ids: int, records: int = RECORDS_PER_BATCH) -> set[str]:
+    return {message.decode() for batch_id in batch_ids for message in batch(batch_id, records=records).groups[0][1]}
 
 
 class Settled:
@@ -100,3 +101,37 @@ def test_spooled_batches_replayed_into_a_relay_that_stalls_and_crashes_arrive_ag
     assert unread > 0
     assert settled.ids("resent") == [0, 1, 2, 3, 4]
     assert (settled.ids("confirmed"), settled.ids("failed")) == ([], [])
+
+
+def test_the_window_counts_compressed_bytes_so_it_covers_what_a_relay_holds_of_a_gzip_stream() -> None:
+    """256 KiB of window hold two of these batches uncompressed, but all of them as they went on the wire."""
+    window = ReplayWindow(max_bytes=256 << 10, seconds=60.0)
+    settled = Settled()
+    channel: queue.Queue[Batch] = queue.Queue()
+    with SyslogReceiver(gzip_stream=True) as receiver:
+        receiver.stall()  # every acknowledged byte stays unread
+        thread = DeliveryThread(
+            name="CompressedWindowTest",
+            sender=SyslogSender(
+                address="127.0.0.1", port=receiver.port, framer=Framer(hostname="test-host"), compressed=True
+            ),
+            channel=channel,
+            outcomes=settled.outcomes(),
+            window=window,
+            backoff=Backoff(first_seconds=0.05, max_seconds=0.2),
+        )
+        thread.start()
+        try:
+            for batch_id in range(BATCHES):  # ~3 KB each on the wire: all fit in the stalled relay's buffers
+                channel.put(batch(batch_id, records=1_000))
+                assert wait_until(lambda: len(settled.ids("confirmed")) == batch_id + 1, timeout=10)  # noqa: B023
+            assert window.size_bytes < 256 << 10 < sum(batch(n, records=1_000).size_bytes for n in range(BATCHES))
+            unread = receiver.crash()
+            receiver.start()
+            everything = messages_of(*range(BATCHES), records=1_000)
+            assert wait_until(lambda: everything <= {f.message for f in receiver.frames()}, timeout=20)
+        finally:
+            thread.stop()
+            thread.join(10)
+    assert unread > 0
+    assert settled.ids("resent") == list(range(BATCHES))

@@ -148,8 +148,10 @@ class SyslogReceiver:
         tls: ServerTls | None = None,
         gzip_stream: bool = False,
         read_pause_seconds: float = 0.0,
+        receive_buffer_bytes: int | None = None,
     ) -> None:
         self._port = port
+        self._receive_buffer_bytes = receive_buffer_bytes  # SO_RCVBUF, as a relay configured for bursts sets it
         self._read_pause_seconds = read_pause_seconds  # a slow receiver: small buffer, small reads, a pause after each
         self._tls_context = tls.context() if tls else None
         self._gzip_stream = gzip_stream
@@ -177,6 +179,8 @@ class SyslogReceiver:
         self._stalled.clear()
         self._crashed = False
         self._listener = socket.create_server(("127.0.0.1", self._port), backlog=64)
+        if self._receive_buffer_bytes:  # before any connection: accepted sockets inherit it
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._receive_buffer_bytes)
         self._listener.settimeout(_POLL_SECONDS)
         self._port = self._listener.getsockname()[1]
         self._spawn(self._accept_loop, name=f"syslog-accept:{self._port}")

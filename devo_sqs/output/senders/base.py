@@ -23,6 +23,7 @@ class OutputError(CollectorError):
 class Sender(Protocol):
     description: str  # e.g. "127.0.0.1:6514 (tls)", for log lines
     replays: bool  # True when acknowledged batches may still be lost with the receiver (a replay window helps)
+    last_send_bytes: int  # what the last send put on the connection, framed and compressed (0 where not counted)
 
     @property
     def is_open(self) -> bool: ...

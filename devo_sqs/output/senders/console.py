@@ -14,6 +14,7 @@ from devo_sqs.output.framing import Framer
 class ConsoleSender:
     description = "console"
     replays = False
+    last_send_bytes = 0  # no replay window: not counted
 
     def __init__(self, framer: Framer, stream: BinaryIO | None = None) -> None:
         self._framer = framer

@@ -24,6 +24,7 @@ class RelpSender:
     """One RELP session at a time to `address:port`, opened on the first send and again after a break."""
 
     replays = False  # the relay acknowledges each frame once it has it: nothing acknowledged is lost with it
+    last_send_bytes = 0  # no replay window: not counted
 
     def __init__(
         self,

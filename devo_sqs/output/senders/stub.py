@@ -29,6 +29,7 @@ class StubSender:
         self._next_error: BaseException | None = None
         self.expired = False  # set by a test: the delivery thread recycles the connection once all is acknowledged
         self.sent: list[Sequence[TagGroup]] = []  # every batch written, in order, across connections
+        self.last_send_bytes = 0  # the bytes of the last batch's messages
         self.connections = 0  # connections opened
         self.graceful_closes = 0
         self.acknowledgement_reads: list[int] = []  # what `acknowledged()` returned, each value once in a row
@@ -54,6 +55,7 @@ class StubSender:
             self._marks += 1
             self._connection_marks.append(self._marks)
             self.sent.append(groups)
+            self.last_send_bytes = sum(len(message) for _, messages in groups for message in messages)
             return self._marks
 
     def acknowledged(self) -> int:

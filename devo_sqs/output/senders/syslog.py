@@ -69,6 +69,7 @@ class SyslogSender:
         self._opened_at = 0.0
         self._compressor: zlib._Compress | None = None
         self._marks = 0  # the last mark handed out
+        self.last_send_bytes = 0  # what the last send wrote, compressed when compressing: it fills the peer's buffers
         self._acked = 0  # the highest mark acknowledged
         self._positions: collections.deque[tuple[int, int]] = collections.deque()  # (mark, byte position) unacked
 
@@ -93,6 +94,7 @@ class SyslogSender:
             raise OutputError(f"write to {self.description} failed: {exc}") from exc
         self._marks += 1
         self._positions.append((self._marks, _position(sock)))
+        self.last_send_bytes = len(payload)
         return self._marks
 
     def acknowledged(self) -> int:
