@@ -1,8 +1,8 @@
 """The replay window of a plain TCP/TLS connection: batches the peer's TCP acknowledged, kept a little longer.
 
 TCP's acknowledgement says the bytes reached the receiver's kernel, not its process: what the receiver had not read
-when it crashed is lost with it. So acknowledged batches stay here while they are recent (`seconds`) and while the
-window holds at most `max_bytes` of them as they went on the wire (framed and compressed: what fills the receiver's
+when it crashed is lost with it. So acknowledged batches stay here while they are recent (`seconds`) and while they
+hold the last `max_bytes` of the stream as it went on the wire (framed and compressed: what fills the receiver's
 buffers); after an abnormal close they are sent again on the next connection, before anything new. Duplicates over
 loss. They were settled already; sending them again settles nothing.
 """
@@ -40,9 +40,10 @@ class ReplayWindow:
         self.trim()
 
     def trim(self) -> None:
-        """Forget what is older than `seconds`, and the oldest beyond `max_bytes`."""
+        """Forget what is older than `seconds`, and the oldest batches the newest `max_bytes` do not reach: the
+        window always covers the last `max_bytes` of the stream (so it holds at most one batch more)."""
         horizon = self._clock() - self.seconds
-        while self._kept and (self._kept[0].at < horizon or self.size_bytes > self.max_bytes):
+        while self._kept and (self._kept[0].at < horizon or self.size_bytes - self._kept[0].size >= self.max_bytes):
             self.size_bytes -= self._kept.popleft().size
 
     def take(self) -> list[Batch]:

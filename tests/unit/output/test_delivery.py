@@ -190,16 +190,16 @@ def test_an_abnormal_close_sends_again_only_what_the_window_still_holds(harness:
     sender = StubSender()
     window = ReplayWindow(max_bytes=250, seconds=60.0)
     _, channel, recorded = harness.start(sender, window=window)
-    put(channel, 0, 1, 2, 3)  # 100 bytes each: the window keeps the newest two
+    put(channel, 0, 1, 2, 3)  # 100 bytes each: the last 250 bytes reach back into batch 1
     assert eventually(lambda: len(sender.sent) == 4)
     sender.acknowledge()
     assert eventually(lambda: recorded.confirmed == [0, 1, 2, 3])
     put(channel, 4)
     assert eventually(lambda: len(sender.sent) == 5)
     sender.break_connection()
-    assert eventually(lambda: len(sender.sent) == 8)
-    assert ids(sender.sent) == [0, 1, 2, 3, 4, 2, 3, 4]
-    assert recorded.resent == [2, 3]
+    assert eventually(lambda: len(sender.sent) == 9)
+    assert ids(sender.sent) == [0, 1, 2, 3, 4, 1, 2, 3, 4]
+    assert recorded.resent == [1, 2, 3]
 
 
 def test_a_receiver_that_dies_after_the_last_send_gets_the_window_again_without_new_batches(
@@ -266,13 +266,24 @@ class Clock:
         return self.now
 
 
-def test_the_window_keeps_the_newest_batches_within_its_bytes() -> None:
+def test_the_window_keeps_the_batches_that_cover_the_last_of_its_bytes() -> None:
     window = ReplayWindow(max_bytes=250, seconds=60.0)
     for batch_id in range(4):
         window.keep(batch(batch_id), 100)
-    assert window.size_bytes == 200
-    assert [taken.batch_id for taken in window.take()] == [2, 3]
+    assert window.size_bytes == 300  # the last 250 bytes of the stream reach into batch 1
+    assert [taken.batch_id for taken in window.take()] == [1, 2, 3]
     assert (len(window), window.size_bytes) == (0, 0)
+
+
+def test_a_batch_larger_than_the_window_is_kept_until_a_newer_one_covers_the_window_alone() -> None:
+    window = ReplayWindow(max_bytes=100, seconds=60.0)
+    window.keep(batch(0), 300)
+    assert len(window) == 1
+    window.keep(batch(1), 60)
+    assert [taken.batch_id for taken in window.take()] == [0, 1]
+    window.keep(batch(2), 60)
+    window.keep(batch(3), 100)
+    assert [taken.batch_id for taken in window.take()] == [3]
 
 
 def test_the_window_forgets_batches_older_than_its_seconds() -> None:
