@@ -65,11 +65,13 @@ def build_sender(spec: OutputSpec, *, compressed: bool) -> Sender:
     )
 
 
-def build_window(spec: OutputSpec, connections: int) -> ReplayWindow | None:
+def build_window(spec: OutputSpec, connections: int, *, compressed: bool) -> ReplayWindow | None:
     """Plain syslog outputs keep a replay window; RELP's acknowledgements and the console need none."""
     if not isinstance(spec, SyslogOutput | DevoOutput):
         return None
-    return ReplayWindow(max_bytes=spec.replay_window_bytes // connections, seconds=spec.replay_window_seconds)
+    return ReplayWindow(
+        max_bytes=spec.replay_window_bytes // connections, seconds=spec.replay_window_seconds, compact=compressed
+    )
 
 
 class SenderManager:
@@ -120,7 +122,7 @@ class SenderManager:
                         channel=channel,
                         outcomes=outcomes,
                         spool=spool,
-                        window=build_window(spec, connections),
+                        window=build_window(spec, connections, compressed=compressed),
                         retry_window_seconds=getattr(spec, "spool_after_in_sec", 10.0),
                         draining=draining,
                         hurry=hurry,

@@ -5,6 +5,9 @@ when it crashed is lost with it. So acknowledged batches stay here while they ar
 hold the last `max_bytes` of the stream as it went on the wire (framed and compressed: what fills the receiver's
 buffers); after an abnormal close they are sent again on the next connection, before anything new. Duplicates over
 loss. They were settled already; sending them again settles nothing.
+
+Under gzip (`compact`) the stream carries several times more records than its bytes, so the batches are kept
+encoded and compressed: the window's memory stays near `max_bytes` whether or not the output compresses.
 """
 
 from __future__ import annotations
@@ -14,20 +17,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devo_sqs.messages import Batch
+from isal import isal_zlib
+
+from devo_sqs.messages import Batch, decode_batch, encode_batch
+
+COMPACT_LEVEL = 1  # fast: the sender's own compression of the same bytes costs several times more
 
 
 @dataclass(slots=True)
 class Kept:
-    batch: Batch
-    size: int
+    batch: Batch | bytes  # bytes: encoded and compressed (a compact window)
+    size: int  # bytes on the wire
     at: float
 
 
 class ReplayWindow:
-    def __init__(self, *, max_bytes: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, max_bytes: int, seconds: float, compact: bool = False, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_bytes = max_bytes
         self.seconds = seconds
+        self.compact = compact
         self._clock = clock
         self._kept: collections.deque[Kept] = collections.deque()
         self.size_bytes = 0
@@ -35,7 +45,8 @@ class ReplayWindow:
     def keep(self, batch: Batch, size: int) -> None:
         if self.max_bytes <= 0 or self.seconds <= 0:
             return
-        self._kept.append(Kept(batch, size, self._clock()))
+        stored = isal_zlib.compress(encode_batch(batch), COMPACT_LEVEL) if self.compact else batch
+        self._kept.append(Kept(stored, size, self._clock()))
         self.size_bytes += size
         self.trim()
 
@@ -49,7 +60,7 @@ class ReplayWindow:
     def take(self) -> list[Batch]:
         """Everything still in the window, oldest first; the window is then empty."""
         self.trim()
-        taken = [kept.batch for kept in self._kept]
+        taken = [_restored(kept.batch) for kept in self._kept]
         self._kept.clear()
         self.size_bytes = 0
         return taken
@@ -60,3 +71,7 @@ class ReplayWindow:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+def _restored(stored: Batch | bytes) -> Batch:
+    return decode_batch(isal_zlib.decompress(stored)) if isinstance(stored, bytes) else stored

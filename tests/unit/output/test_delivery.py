@@ -300,6 +300,15 @@ def test_the_window_forgets_batches_older_than_its_seconds() -> None:
     assert (len(window), window.size_bytes) == (0, 0)
 
 
+def test_a_compact_window_gives_back_the_batches_it_kept_compressed() -> None:
+    window = ReplayWindow(max_bytes=1 << 20, seconds=60.0, compact=True)
+    kept = [batch(batch_id, size=10_000) for batch_id in range(3)]
+    for each in kept:
+        window.keep(each, 100)
+    assert window.size_bytes == 300
+    assert window.take() == kept
+
+
 @pytest.mark.parametrize(("max_bytes", "seconds"), [(0, 5.0), (1 << 20, 0.0)], ids=["no bytes", "no seconds"])
 def test_a_window_of_nothing_keeps_nothing(max_bytes: int, seconds: float) -> None:
     window = ReplayWindow(max_bytes=max_bytes, seconds=seconds)
