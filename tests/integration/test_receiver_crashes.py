@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import random
 import re
+import socket
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,13 +46,35 @@ def put_objects(
 
 
 def collector_config(
-    tmp_path: Path, queue: QueueSetup, moto: LocalAws, output: dict[str, Any], **input_keys: Any
+    tmp_path: Path,
+    queue: QueueSetup,
+    moto: LocalAws,
+    output: dict[str, Any],
+    *,
+    metrics_port: int | None = None,
+    **input_keys: Any,
 ) -> dict[str, Any]:
+    metrics = {"metrics_port": metrics_port, "metrics_address": "127.0.0.1"} if metrics_port else {}
     return {
-        "globals": {"persistence": {"config": {"directory_name": str(tmp_path / "state")}}},
+        "globals": {"persistence": {"config": {"directory_name": str(tmp_path / "state")}}, **metrics},
         "outputs": {"relay": output},
         "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url, **input_keys)},
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def resent_metric(port: int) -> float:
+    """`devo_sqs_records_resent_total` of the standard manager, from the collector's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = re.search(r'^devo_sqs_records_resent_total\{manager="standard"\} (\S+)$', text, re.MULTILINE)
+    assert found, text
+    return float(found[1])
 
 
 def relay_output(port: int, **keys: Any) -> dict[str, Any]:
@@ -123,13 +147,18 @@ def run_through_a_crash(
 ) -> tuple[Counter[str], Counter[str], int, str]:
     queue = moto.make_bucket_to_queue("logs", "collector")
     expected = put_objects(moto, "logs")
-    config = collector_config(tmp_path, queue, moto, output, **input_keys)
+    port = free_port()
+    config = collector_config(tmp_path, queue, moto, output, metrics_port=port, **input_keys)
     with CollectorProcess(config, directory=tmp_path) as collector:
         unread = crash_mid_run(receiver, expected, collector, stall_seconds=stall_seconds, rng=random.Random(seed))
         assert wait_until(lambda: drained(moto, queue), timeout=120), collector.log()[-3000:]
         wait_until(lambda: set(received(receiver)) >= set(expected), timeout=60)  # what is missing then is lost
+        assert wait_until(lambda: resent_metric(port) > 0, timeout=10), collector.log()[-3000:]
+        scraped = resent_metric(port)
         assert collector.terminate()[0] == 0
-    return expected, received(receiver), unread, collector.log()
+    log = collector.log()
+    assert 0 < scraped <= resent_in_log(log)[1]  # /metrics said so too (reported every 2 s)
+    return expected, received(receiver), unread, log
 
 
 def check_nothing_lost(expected: Counter[str], got: Counter[str], unread: int, log: str, *, label: str) -> None:
