@@ -131,7 +131,7 @@ class _StreamOutput(_NetworkOutput):
 
     multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     replay_window_bytes: int = Field(
-        16 << 20,
+        32 << 20,  # recent Linux kernels autotune a receive buffer up to 32 MiB (net.ipv4.tcp_rmem)
         ge=0,
         description="acknowledged bytes kept to send again after an abnormal close, counted as they went on the "
         "connection (framed, compressed): what a receiver's socket buffers hold (0: none)",

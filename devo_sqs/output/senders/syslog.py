@@ -105,6 +105,8 @@ class SyslogSender:
         if _peer_closed(sock, timeout=0.0):
             self._break()
             raise OutputError(f"{self.description}: connection closed by the peer")
+        if not self._positions:
+            return self._acked
         everything = _unsent(sock) == 0  # nothing unacknowledged left: every position was reached
         acked = _bytes_acked(sock)
         while self._positions and (everything or acked is None or self._positions[0][1] <= acked):
