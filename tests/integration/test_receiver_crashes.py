@@ -193,6 +193,21 @@ def test_a_relay_that_crashes_under_load_with_bytes_unread_loses_no_record(
     check_nothing_lost(expected, got, unread, log, label=label)
 
 
+def test_two_connections_to_a_relay_that_stalls_and_crashes_lose_no_record(moto: LocalAws, tmp_path: Path) -> None:
+    """Each connection keeps its share of the window and sends it again on its own next connection."""
+    with SyslogReceiver() as receiver:
+        expected, got, unread, log = run_through_a_crash(
+            moto,
+            receiver,
+            relay_output(receiver.port, concurrent_connections=2),
+            tmp_path,
+            stall_seconds=1.0,
+            seed=SEED,
+        )
+    check_nothing_lost(expected, got, unread, log, label="plain TCP, two connections, stalls 1 s then dies")
+    assert len(re.findall(r"sending \d+ batch\(es\) again first", log)) >= 2  # both connections sent theirs
+
+
 @pytest.mark.parametrize(
     ("compressed", "stall_seconds", "receive_buffer_bytes"),
     [(False, 1.0, None), (True, 3.0, 4 << 20)],
