@@ -26,7 +26,7 @@ from tests.support.rsyslog_relp import RelpRsyslog
 from tests.support.syslog_receiver import ServerTls, SyslogReceiver
 
 OBJECTS = 10
-RECORDS_PER_OBJECT = 20_000  # 200,000 records, ~21 MB of frames: more than a relay's socket buffers hold
+RECORDS_PER_OBJECT = 20_000  # 200,000 records, ~23 MB of frames
 RESTART_SECONDS = 0.5  # the relay is down this long before it listens again on the same port
 SEED = 20250611
 RUNS = int(os.environ.get("DEVO_SQS_CRASH_RUNS", "2"))  # runs of each crash; raise it to hunt for a rare loss
