@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from devo_sqs.config.limits import Limits
 from devo_sqs.config.processors import FileFormat, KeyPath
 
 
@@ -95,7 +96,19 @@ class _NetworkOutput(Strict):
         return bool(self.chain or self.cert)
 
 
-class SyslogOutput(_NetworkOutput):
+class _PlainTransport(_NetworkOutput):
+    """TCP/TLS syslog has no acknowledgements: a batch the peer's TCP accepted stays in a replay window, sent again
+    after an abnormal close, until it leaves the window on a connection that stayed healthy."""
+
+    replay_window_bytes: int = Field(
+        16 << 20, ge=0, description="framed bytes of acknowledged batches kept for a replay, at most"
+    )
+    replay_window_seconds: float = Field(
+        5.0, ge=0, le=300, description="how long an acknowledged batch stays replayable, at most"
+    )
+
+
+class SyslogOutput(_PlainTransport):
     type: Literal["relay", "syslog"]
     port: int = Field(ge=1, le=65535)
     tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
@@ -105,7 +118,7 @@ class SyslogOutput(_NetworkOutput):
         return self.tls if self.tls is not None else bool(self.chain or self.cert)
 
 
-class DevoOutput(_NetworkOutput):
+class DevoOutput(_PlainTransport):
     type: Literal["devo_platform"]
     address: str = "collector-eu.devo.io"
     port: int = Field(443, ge=1, le=65535)
@@ -293,6 +306,7 @@ class SqsInput(Strict):
     compressed_events: bool = False
     puller_threads: int = Field(1, ge=1, le=16, description="threads receiving and processing messages")
     max_receive_count: int = Field(5, ge=1, description="delete a failing message after this many receives")
+    limits: Limits = Field(default_factory=Limits, description="what one object may cost (bounded memory)")
     services: dict[str, Service] = Field(min_length=1)
 
     @field_validator("id", mode="before")

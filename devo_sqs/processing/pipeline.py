@@ -6,16 +6,19 @@ This is all pure: no threads, no network. The puller feeds it S3 streams, `devo-
 from __future__ import annotations
 
 import gc
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, cast
 
+from devo_sqs.config.limits import DEFAULT_LIMITS, Limits
 from devo_sqs.config.models import Service
 from devo_sqs.processing.decoding import decompressed_chunks, seekable_copy, sniff
+from devo_sqs.processing.expansion import CountingReader, ExpansionCap
 from devo_sqs.processing.fields import compile_extractor, compile_file_variables, compile_record_key
 from devo_sqs.processing.filters import LineFilter, compile_filename_filter
-from devo_sqs.processing.processors import build_processor
+from devo_sqs.processing.processors import READS_PARQUET, build_processor
 from devo_sqs.processing.processors.direct import body_records
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.routing import UNKNOWN_TAG, RecordRoutes, Template
@@ -27,10 +30,13 @@ TagRun = tuple[str, list[bytes]]
 class ServicePipeline:
     """Everything one service does to one object, with regexes, paths and templates compiled here."""
 
-    def __init__(self, name: str, service: Service, *, sqs_values: Mapping[str, str]) -> None:
+    def __init__(
+        self, name: str, service: Service, *, sqs_values: Mapping[str, str], limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         assert service.routing_template is not None
         self.name = name
         self.service = service
+        self.limits = limits
         self._key_pattern = re.compile(service.key_pattern) if service.key_pattern else None
         self._skips_key = compile_filename_filter(service.filename_filter_rules)
         self._file_variables = compile_file_variables(service.file_field_definitions)
@@ -47,6 +53,7 @@ class ServicePipeline:
         )
         self._sqs_values = dict(sqs_values)
         self._to_unknown = service.send_filtered_out_to_unknown
+        self._reads_parquet = service.file_format is None or service.file_format.type in READS_PARQUET
 
     def matches(self, key: str) -> bool:
         return self._key_pattern is None or self._key_pattern.search(key) is not None
@@ -55,12 +62,24 @@ class ServicePipeline:
         """True when filename_filter_rules drop this object."""
         return self._skips_key(key)
 
-    def run(self, raw: IO[bytes], key: str, ctx: ObjectContext, *, spool_dir: str | None = None) -> Iterator[TagRun]:
-        """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams."""
+    def run(
+        self,
+        raw: IO[bytes],
+        key: str,
+        ctx: ObjectContext,
+        *,
+        spool_dir: str | None = None,
+        stored_bytes: int | None = None,
+    ) -> Iterator[TagRun]:
+        """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams.
+
+        `stored_bytes` is the object's size as stored (S3's ContentLength, a file's size), for the expansion cap;
+        when it is not given, the bytes read so far stand for it."""
         ctx.charset = self.service.charset
+        ctx.limits = self.limits
         file_values = self._file_variables(key)
         routes = self._routes(file_values)
-        blocks = self._records(raw, ctx, spool_dir)
+        blocks = self._records(raw, key, ctx, spool_dir=spool_dir, stored_bytes=stored_bytes)
         while True:
             with _cycles_uncollected():
                 records = next(blocks, None)
@@ -74,6 +93,7 @@ class ServicePipeline:
     def run_body(self, body: bytes, ctx: ObjectContext) -> Iterator[TagRun]:
         """Direct mode: an SQS message body is the data (JSON: the dict processor; else one text record)."""
         ctx.charset = self.service.charset
+        ctx.limits = self.limits
         records = body_records(body, ctx)
         ctx.stats.records += len(records.messages)
         yield from self._route(records, self._routes({}), ctx)
@@ -83,18 +103,31 @@ class ServicePipeline:
         template = self._template.for_object(file_values, self._sqs_values)
         return RecordRoutes(template, self._line_filter.bind(file_values), self._variables)
 
-    def _records(self, raw: IO[bytes], ctx: ObjectContext, spool_dir: str | None) -> Iterator[Records]:
-        stream, encoding = sniff(raw) if self.service.encoding == "auto" else (raw, self.service.encoding)
+    def _records(
+        self, raw: IO[bytes], key: str, ctx: ObjectContext, *, spool_dir: str | None, stored_bytes: int | None
+    ) -> Iterator[Records]:
+        counted = CountingReader(raw) if stored_bytes is None else None
+        source = cast(IO[bytes], counted) if counted is not None else raw
+        stream, encoding = sniff(source) if self.service.encoding == "auto" else (source, self.service.encoding)
+        if encoding == "parquet" and self.service.encoding == "auto" and not self._parquet_honoured(key):
+            encoding = "none"  # a text service never reads parquet: the bytes are its text
         if encoding == "parquet":
             from devo_sqs.processing.processors.parquet import parquet_records  # pyarrow: ~35 MiB RSS, when needed
 
             with seekable_copy(stream, directory=spool_dir) as seekable:
-                yield from parquet_records(seekable, ctx)
+                size = stored_bytes or os.fstat(seekable.fileno()).st_size
+                yield from parquet_records(seekable, ctx, cap=ExpansionCap(ctx.limits, stored_bytes=lambda: size))
         elif self._processor is not None:
-            chunks = decompressed_chunks(stream, encoding)
+            cap = ExpansionCap(ctx.limits, stored_bytes=_stored_size(stored_bytes, counted))
+            chunks = cap.chunks(decompressed_chunks(stream, encoding))
             if not ascii_compatible(ctx.charset):
                 chunks, ctx.charset = utf8_chunks(chunks, ctx), "utf-8"
             yield from self._processor(chunks, ctx)
+
+    def _parquet_honoured(self, key: str) -> bool:
+        """`encoding: auto` reads `PAR1` objects as parquet only for a processor that reads parquet or a key
+        ending in `.parquet`: an ALB log object must never be turned into parquet rows."""
+        return self._reads_parquet or key.endswith(".parquet")
 
     def _route(self, records: Records, routes: RecordRoutes, ctx: ObjectContext) -> Iterator[TagRun]:
         messages, parsed = records
@@ -132,6 +165,13 @@ class ServicePipeline:
         if dropped and self._to_unknown:
             runs.setdefault(UNKNOWN_TAG, []).extend(dropped)
         yield from runs.items()
+
+
+def _stored_size(stored_bytes: int | None, counted: CountingReader | None) -> Callable[[], int]:
+    if counted is not None:
+        return lambda: counted.count
+    known = stored_bytes or 0
+    return lambda: known
 
 
 @contextmanager

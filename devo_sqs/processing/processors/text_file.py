@@ -45,8 +45,10 @@ class TextFile:
                 header_pending = False
                 names = names or self._fields_of(lines[0], rows[0] if rows else None)
                 lines, rows = lines[1:], rows[1:] if rows else rows
-            if lines:
-                yield self._records(lines, rows, names=names)
+            size = ctx.limits.records_per_run
+            for start in range(0, len(lines), size):
+                part = rows[start : start + size] if rows is not None else None
+                yield self._records(lines[start : start + size], part, names=names)
 
     def _runs(self, blocks: Iterable[bytes], ctx: ObjectContext) -> Iterator[Run]:
         if self.csv is not None:
