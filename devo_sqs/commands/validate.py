@@ -7,6 +7,7 @@ import sys
 import yaml
 
 from devo_sqs.config.server_mode import load_config_source
+from devo_sqs.config.sizing import Sizing
 from devo_sqs.processing.services import ServiceRouter
 
 
@@ -22,4 +23,7 @@ def validate(path: str | None) -> int:
     }
     print(f"Configuration {source} is valid. Resolved (predefined definitions merged, defaults filled in):")
     yaml.safe_dump(resolved, sys.stdout, sort_keys=False, default_flow_style=False, width=120)
+    print("Worst-case memory of each process (README: Memory):")
+    for line in Sizing.of(config).lines():
+        print(f"  {line}")
     return 0

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 KiB = 1 << 10
 MiB = 1 << 20
+DECODED_CHUNK_BYTES = 256 * KiB  # decompressed bytes at a time: small enough to stay in cache, large enough to be cheap
+COMPRESSED_READ_BYTES = 256 * KiB  # stored bytes read at a time
 
 
 class Limits(BaseModel):

@@ -29,12 +29,18 @@ def open_object(s3: Any, ref: ObjectRef) -> IO[bytes]:
     """The object's body as a stream (never read whole). When the decoded key does not exist but the
     notification spelled it differently, the spelling as sent is tried too."""
     try:
-        body = _get(s3, ref, ref.key)
+        response = _get(s3, ref, ref.key)
     except PermanentObjectError as exc:
         if ref.raw_key is None or exc.reason != "NoSuchKey":
             raise
-        body = _get(s3, ref, ref.raw_key)
-    return cast(IO[bytes], GuardedBody(body, ref))
+        response = _get(s3, ref, ref.raw_key)
+    return cast(IO[bytes], GuardedBody(response["Body"], ref, stored_bytes=response.get("ContentLength")))
+
+
+def stored_size(body: IO[bytes]) -> int | None:
+    """The size of an opened object as S3 stores it (the GET's ContentLength), when known: the base of the
+    expansion cap."""
+    return body.stored_bytes if isinstance(body, GuardedBody) else None
 
 
 def _get(s3: Any, ref: ObjectRef, key: str) -> Any:
@@ -42,7 +48,7 @@ def _get(s3: Any, ref: ObjectRef, key: str) -> Any:
     if ref.version_id:
         arguments["VersionId"] = ref.version_id
     try:
-        return s3.get_object(**arguments)["Body"]
+        return s3.get_object(**arguments)
     except (ClientError, BotoCoreError) as exc:
         raise classify(exc, ref) from exc
 
@@ -51,9 +57,10 @@ class GuardedBody(WrappedStream):
     """An S3 body whose network failures surface as RetryableObjectError, so decoders (which treat
     OSError as corrupt content) never mistake a dropped connection for a corrupt object."""
 
-    def __init__(self, body: Any, ref: ObjectRef) -> None:
+    def __init__(self, body: Any, ref: ObjectRef, *, stored_bytes: int | None = None) -> None:
         super().__init__(body)
         self._ref = ref
+        self.stored_bytes = stored_bytes
 
     def read(self, size: int | None = -1) -> bytes:
         try:

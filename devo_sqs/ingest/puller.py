@@ -21,7 +21,7 @@ from devo_sqs.ingest.batching import BatchBuilder, Segment
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.failures import FailurePolicy
 from devo_sqs.ingest.notifications import ObjectRef, parse_notification
-from devo_sqs.ingest.objects import open_object
+from devo_sqs.ingest.objects import open_object, stored_size
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker
 from devo_sqs.lifecycle import Worker
@@ -162,7 +162,9 @@ class Puller(Worker):
             with closing(open_object(self.deps.setup.s3, ref)) as body:
                 audited = HashingReader(body) if pipeline.service.send_md5_message else None
                 stream = cast(IO[bytes], audited) if audited is not None else body
-                for tag, messages in pipeline.run(stream, ref.key, ctx, spool_dir=self.deps.spool_dir):
+                for tag, messages in pipeline.run(
+                    stream, ref.key, ctx, spool_dir=self.deps.spool_dir, stored_bytes=stored_size(body)
+                ):
                     if self.spec.debug_mode:
                         self._trace(tag, messages)
                     builder.add(tag, messages)

@@ -15,12 +15,13 @@ from typing import IO, Any, cast
 import zstandard
 from isal import isal_zlib
 
+from devo_sqs.config.limits import COMPRESSED_READ_BYTES, DECODED_CHUNK_BYTES
 from devo_sqs.errors import PermanentObjectError
 from devo_sqs.processing.zstd_blocks import zstd_pieces
 from devo_sqs.streams import WrappedStream
 
-CHUNK_BYTES = 256 << 10  # decompressed bytes at a time: small enough to stay in cache, large enough to be cheap
-INPUT_BYTES = 256 << 10  # compressed bytes read at a time
+CHUNK_BYTES = DECODED_CHUNK_BYTES
+INPUT_BYTES = COMPRESSED_READ_BYTES
 GZIP_WBITS = 31  # zlib framing: a gzip header and trailer
 MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"BZh", "bz2"), (b"PAR1", "parquet"))
 ISAL_ERROR = cast(type[Exception], isal_zlib.error)  # its stub declares an instance

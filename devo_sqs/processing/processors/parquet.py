@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from devo_sqs.errors import PermanentObjectError
 from devo_sqs.processing.expansion import ExpansionCap
 from devo_sqs.processing.processors.base import json_default, json_records
-from devo_sqs.processing.processors.parquet_sizes import row_sizes
+from devo_sqs.processing.processors.parquet_sizes import largest_row, row_sizes
 from devo_sqs.processing.processors.parquet_values import jsonable
 from devo_sqs.processing.records import ObjectContext, Records
 
@@ -36,10 +36,11 @@ def parquet_records(seekable: IO[bytes], ctx: ObjectContext, *, cap: ExpansionCa
         reader = pq.ParquetFile(
             seekable, pre_buffer=False, buffer_size=READ_BUFFER_BYTES, read_dictionary=_byte_array_columns(metadata)
         )
+        dictionaries: dict[tuple[int, int, int], int] = {}
         for index in range(metadata.num_row_groups):
             _check_declared(metadata.row_group(index), index, cap)
             for batch in reader.iter_batches(batch_size=ROWS_PER_BATCH, row_groups=[index], use_threads=False):
-                yield from _slices(batch, ctx, cap)
+                yield from _slices(batch, ctx, cap, dictionaries)
     except (pa.ArrowException, OSError) as exc:
         raise PermanentObjectError(f"cannot read parquet content: {exc}") from exc
 
@@ -63,9 +64,15 @@ def _check_declared(row_group: pq.RowGroupMetaData, index: int, cap: ExpansionCa
             )
 
 
-def _slices(batch: pa.RecordBatch, ctx: ObjectContext, cap: ExpansionCap) -> Iterator[Records]:
+def _slices(
+    batch: pa.RecordBatch, ctx: ObjectContext, cap: ExpansionCap, dictionaries: dict[tuple[int, int, int], int]
+) -> Iterator[Records]:
     """The batch's rows as records, at most `parquet_slice_bytes` of values at a time; oversized rows skipped."""
     limits = ctx.limits
+    bound = largest_row(batch, dictionaries)
+    if bound is not None and bound <= limits.max_record_bytes and bound * batch.num_rows <= limits.parquet_slice_bytes:
+        yield _records(batch, ctx, cap)  # no row can be too large, nor all of them together
+        return
     sizes = row_sizes(batch)
     if sizes.total <= limits.parquet_slice_bytes and sizes.largest <= limits.max_record_bytes:
         yield _records(batch, ctx, cap)

@@ -42,6 +42,44 @@ class RowSizes:
         return [self.fixed + size for size in self.variable.to_pylist()]
 
 
+def largest_row(batch: pa.RecordBatch, dictionaries: dict[tuple[int, int, int], int]) -> int | None:
+    """A cheap upper bound of any row's size, from each column's largest value; None when a column's values
+    vary in count (lists, maps). `dictionaries` remembers the largest value of each dictionary seen."""
+    total = 2
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        largest = _largest_value(column, dictionaries)
+        if largest is None:
+            return None
+        total += len(name.encode()) + KEY_BYTES + largest
+    return total
+
+
+def _largest_value(array: pa.Array, dictionaries: dict[tuple[int, int, int], int]) -> int | None:
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        values = array.dictionary
+        data = values.buffers()[-1]
+        key = (data.address, data.size, len(values)) if data is not None else (0, 0, len(values))
+        if key not in dictionaries:
+            largest = _largest_value(values, dictionaries)
+            if largest is None:
+                return None
+            dictionaries[key] = largest
+        return dictionaries[key]
+    if pa.types.is_struct(kind):
+        total = 2
+        for field, child in zip(kind, array.flatten(), strict=True):
+            largest = _largest_value(child, dictionaries)
+            if largest is None:
+                return None
+            total += len(field.name.encode()) + KEY_BYTES + largest
+        return total
+    if pa.types.is_nested(kind):
+        return None
+    sizes = value_sizes(array)
+    return sizes if isinstance(sizes, int) else int(pc.max(sizes).as_py() or 0)
+
+
 def row_sizes(batch: pa.RecordBatch) -> RowSizes:
     fixed, variable = _fields(batch.schema.names, batch.columns)
     return RowSizes(fixed, variable, batch.num_rows)

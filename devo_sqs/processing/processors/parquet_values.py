@@ -1,9 +1,7 @@
-"""Parquet values JSON has no type for, converted instead of dropped: a decimal is a JSON number with every digit
-kept, binary is base64, a timestamp, time or duration is ISO 8601 text (nanoseconds kept).
-
-Timestamps, times and durations are converted on the arrow columns (nested ones included) before rows become
-Python values: Python's datetime stops at microseconds, and pyarrow refuses to round a nanosecond away.
-"""
+"""Parquet columns made ready to become Python values and JSON: dictionary-encoded columns decoded (they are read
+as dictionaries to bound memory, see parquet.py), and timestamps, times and durations as ISO 8601 text
+(nanoseconds kept), nested ones included: Python's datetime stops at microseconds, and pyarrow refuses to round a
+nanosecond away. Decimals and binary are converted as JSON is written (base.json_default)."""
 
 from __future__ import annotations
 
@@ -18,26 +16,26 @@ FRACTION_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
 
 
 def jsonable(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The batch with its timestamps, times and durations as ISO 8601 text; unchanged when it has none."""
-    if not any(_has_temporal(column.type) for column in batch.columns):
+    """The batch without dictionaries, with its timestamps, times and durations as ISO 8601 text."""
+    if not any(_converts(column.type) for column in batch.columns):
         return batch
     return pa.RecordBatch.from_arrays([_converted(column) for column in batch.columns], names=batch.schema.names)
 
 
 @functools.cache
-def _has_temporal(kind: pa.DataType) -> bool:
+def _converts(kind: pa.DataType) -> bool:
     if pa.types.is_timestamp(kind) or pa.types.is_time(kind) or pa.types.is_duration(kind):
         return True
     if pa.types.is_dictionary(kind):
-        return _has_temporal(kind.value_type)
+        return True
     if pa.types.is_map(kind):
-        return _has_temporal(kind.key_type) or _has_temporal(kind.item_type)
-    return any(_has_temporal(kind.field(i).type) for i in range(kind.num_fields))
+        return _converts(kind.key_type) or _converts(kind.item_type)
+    return any(_converts(kind.field(i).type) for i in range(kind.num_fields))
 
 
 def _converted(array: pa.Array) -> pa.Array:
     kind = array.type
-    if not _has_temporal(kind):
+    if not _converts(kind):
         return array
     if pa.types.is_timestamp(kind):
         return pc.strftime(array, format="%Y-%m-%dT%H:%M:%S" + ("%Ez" if kind.tz else ""))
