@@ -26,7 +26,7 @@ class Limits(BaseModel):
         "repetitive logs gzip to ~100x, decompression bombs reach 1,000x-1,000,000x; past it the object fails",
     )
     expansion_floor_bytes: int = Field(
-        16 * MiB, ge=0, description="decoded bytes any object may reach, however small it is stored"
+        4 * MiB, ge=0, description="decoded bytes any object may reach, however small it is stored"
     )
     max_record_bytes: int = Field(
         1 * MiB, ge=1 * KiB, le=64 * MiB, description="a longer record (line, JSON value, event, row) is malformed"

@@ -41,11 +41,11 @@ class ExpansionCap:
         """Count `size` more decoded bytes; PermanentObjectError past the limit."""
         self.decoded += size
         stored = self._stored_bytes()
-        if self.decoded > self._limits.expansion_limit(stored):
+        limit = self._limits.expansion_limit(stored)
+        if self.decoded > limit:
             raise PermanentObjectError(
-                f"decoded past limits.max_expansion_ratio: more than {self.decoded} bytes from {stored} stored "
-                f"(at most {self._limits.max_expansion_ratio}x, or limits.expansion_floor_bytes "
-                f"{self._limits.expansion_floor_bytes})"
+                f"decoded past limits.max_expansion_ratio: {self.decoded} bytes from {stored} stored, more than "
+                f"{limit} ({self._limits.max_expansion_ratio}x, at least limits.expansion_floor_bytes)"
             )
 
     def chunks(self, chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -15,6 +15,7 @@ from devo_sqs.processing.records import ObjectContext
 UTF8_BOM = b"\xef\xbb\xbf"
 REPLACEMENT = "\ufffd"
 ENCODED_REPLACEMENT = REPLACEMENT.encode()
+STRADDLE_WINDOW_BYTES = 64 << 10
 
 
 def line_blocks(
@@ -30,8 +31,11 @@ def line_blocks(
     """
     largest = ctx.limits.max_record_bytes
     reason = f"record longer than limits.max_record_bytes ({largest})"
-    open_record = OpenRecord(len(separator))
-    for chunk in without_bom(chunks):
+    open_record = OpenRecord()
+    chunks = without_bom(chunks)
+    if len(separator) > 1:
+        chunks = whole_separators(chunks, separator)
+    for chunk in chunks:
         ctx.stats.bytes_read += len(chunk)
         cut = chunk.rfind(separator)
         if cut < 0:
@@ -44,33 +48,46 @@ def line_blocks(
         if open_record.skipping:
             block = block.partition(separator)[2]
         open_record.restart(chunk[cut + len(separator) :])
+        if len(block) > largest:  # only then may a line in it be too long
+            block = _without_long_lines(block, separator, largest, ctx, reason)
         if block or keep_empty:
             yield to_utf8(block, ctx)
     if open_record.size and not open_record.skipping:
         yield to_utf8(open_record.joined(b""), ctx)
 
 
+def _without_long_lines(block: bytes, separator: bytes, largest: int, ctx: ObjectContext, reason: str) -> bytes:
+    lines = block.split(separator)
+    if max(map(len, lines)) <= largest:
+        return block
+    kept = []
+    for line in lines:
+        if len(line) <= largest:
+            kept.append(line)
+        else:
+            ctx.malformed(reason, line[:80])
+    return separator.join(kept)
+
+
 class OpenRecord:
     """The record still open at the end of the chunks read so far, as parts (joined once, when it ends)."""
 
-    def __init__(self, separator_bytes: int) -> None:
+    def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.size = 0
-        self.skipping = False  # it passed the limit: only what may be a separator's first bytes is kept
-        self._keep = separator_bytes - 1
+        self.skipping = False  # it passed the limit: its bytes are dropped until it ends
 
     def add(self, chunk: bytes, largest: int) -> bytes | None:
         """Append a chunk without a separator. When this makes the record pass `largest`: its first bytes (for
         the log line), and from then on its bytes are dropped."""
-        sample = None
-        if not self.skipping:
-            self.parts.append(chunk)
-            self.size += len(chunk)
-            if self.size <= largest:
-                return None
-            sample, self.skipping = self.parts[0][:80], True
-        self.parts = [chunk[-self._keep :]] if self._keep else []
-        self.size = sum(map(len, self.parts))
+        if self.skipping:
+            return None
+        self.parts.append(chunk)
+        self.size += len(chunk)
+        if self.size <= largest:
+            return None
+        sample = self.parts[0][:80]
+        self.parts, self.size, self.skipping = [], 0, True
         return sample
 
     def passes(self, chunk: bytes, separator: bytes, largest: int) -> bytes | None:
@@ -85,6 +102,26 @@ class OpenRecord:
 
     def restart(self, rest: bytes) -> None:
         self.parts, self.size, self.skipping = ([rest] if rest else []), len(rest), False
+
+
+def whole_separators(chunks: Iterable[bytes], separator: bytes) -> Iterator[bytes]:
+    """The chunks cut anew so that no occurrence of a multi-byte `separator` straddles two of them: each piece
+    ends just after a separator, or short of the last bytes that could begin one."""
+    keep = len(separator) - 1
+    buffer = b""
+    for chunk in chunks:
+        buffer = buffer + chunk if buffer else chunk
+        cut = buffer.rfind(separator)
+        if cut >= 0:
+            cut += len(separator)
+        elif len(buffer) > STRADDLE_WINDOW_BYTES:
+            cut = len(buffer) - keep
+        else:
+            continue
+        yield buffer[:cut]
+        buffer = buffer[cut:]
+    if buffer:
+        yield buffer
 
 
 def counted(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[bytes]:

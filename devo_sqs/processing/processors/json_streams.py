@@ -185,6 +185,11 @@ class LineValues:
             except StopIteration as stop:
                 rest: bytes = stop.value
                 break
+            if isinstance(value, list):  # a line holding an array: its elements, a run at a time
+                for elements in in_runs(value, run_size):
+                    _add_elements(self.run, elements, self.ctx)
+                    yield from self._handed_on(at_least=run_size)
+                continue
             written = span if b"\n" not in span else compact_json(value, self.ctx)
             if written is not None:
                 _add_object(self.run, written, value, self.ctx)
@@ -229,9 +234,13 @@ def _add_object(records: Records, text: bytes, value: Any, ctx: ObjectContext) -
     if isinstance(value, dict):
         messages.append(text)
         parsed.append(value)
-    elif isinstance(value, list):
-        elements = json_records(value, ctx)
-        messages.extend(elements.messages)
-        parsed.extend(elements.parsed or ())
     else:
         ctx.malformed("a JSON scalar where an object was expected", text)
+
+
+def _add_elements(records: Records, elements: list[Any], ctx: ObjectContext) -> None:
+    """The elements of an array, each a record sent as compact JSON."""
+    written = json_records(elements, ctx)
+    records.messages.extend(written.messages)
+    assert records.parsed is not None
+    records.parsed.extend(written.parsed or ())

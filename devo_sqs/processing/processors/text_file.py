@@ -12,9 +12,8 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-
 from devo_sqs.config.processors import TextFileConfig
+from devo_sqs.processing.processors.base import written
 from devo_sqs.processing.processors.csv_records import CsvRecords, Rows, Run
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.text import line_blocks, split_lines
@@ -60,8 +59,7 @@ class TextFile:
         if not self.wants_fields:
             return Records(lines, None)
         records = named(names, rows if rows is not None else self._rows(lines))
-        dumps = orjson.dumps
-        messages = [dumps(record) for record in records] if self.config.use_json else lines
+        messages = [written(record) for record in records] if self.config.use_json else lines
         return Records(messages, records if self.parse else None)
 
     def _rows(self, lines: list[bytes]) -> Rows:
