@@ -23,7 +23,7 @@ def validate(path: str | None) -> int:
     }
     print(f"Configuration {source} is valid. Resolved (predefined definitions merged, defaults filled in):")
     yaml.safe_dump(resolved, sys.stdout, sort_keys=False, default_flow_style=False, width=120)
-    print("Worst-case memory of each process (README: Memory):")
+    print("# Worst-case memory of each process (README: Memory):")  # comments: the output stays YAML
     for line in Sizing.of(config).lines():
-        print(f"  {line}")
+        print(f"#   {line}")
     return 0

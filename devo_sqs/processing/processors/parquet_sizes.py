@@ -127,19 +127,19 @@ def value_sizes(array: pa.Array) -> Sizes:
 
 
 def _per_row(offsets: pa.Array, element_sizes: Sizes) -> Sizes:
-    """Per list: its elements' sizes (each with a comma) and its brackets."""
+    """Per list: its elements' sizes (each with a comma), and its brackets (or `null`)."""
     offsets = _int64(offsets)
     if isinstance(element_sizes, int):
         lengths = pc.subtract(offsets[1:], offsets[:-1])
-        return _int64(pc.add(pc.multiply(lengths, element_sizes + 1), 2))
+        return _int64(pc.add(pc.multiply(lengths, element_sizes + 1), NULL_BYTES))
     sums = pa.concat_arrays([pa.array([0], pa.int64()), _int64(pc.cumulative_sum(_int64(element_sizes)))])
-    return _int64(pc.add(pc.subtract(sums.take(offsets[1:]), sums.take(offsets[:-1])), 2))
+    return _int64(pc.add(pc.subtract(sums.take(offsets[1:]), sums.take(offsets[:-1])), NULL_BYTES))
 
 
 def _fixed_lists(array: pa.FixedSizeListArray, size: int) -> Sizes:
     elements = value_sizes(array.flatten())
     if isinstance(elements, int):
-        return size * (elements + 1) + 2
+        return size * (elements + 1) + NULL_BYTES
     offsets = pa.array(range(0, (len(array) + 1) * size, size), pa.int64())
     return _per_row(offsets, elements)
 

@@ -44,10 +44,15 @@ def _converted(array: pa.Array) -> pa.Array:
     if pa.types.is_duration(kind):
         digits = FRACTION_DIGITS[kind.unit]
         counts = array.cast(pa.int64()).to_pylist()
-        return pa.array([None if n is None else f"PT{seconds_text(n, digits)}S" for n in counts], pa.string())
+        return pa.array([None if n is None else iso_duration(n, digits) for n in counts], pa.string())
     if pa.types.is_dictionary(kind):
         return _converted(array.dictionary_decode())
     return _nested(array)
+
+
+def iso_duration(count: int, digits: int) -> str:
+    """`count` units of 10**-digits seconds as an ISO 8601 duration: (-1500, 3) -> `-PT1.500S`."""
+    return f"{'-' if count < 0 else ''}PT{seconds_text(abs(count), digits)}S"
 
 
 def _nested(array: pa.Array) -> pa.Array:
