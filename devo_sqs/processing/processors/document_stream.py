@@ -19,7 +19,7 @@ import orjson
 
 from devo_sqs.errors import PermanentObjectError
 from devo_sqs.processing.processors.base import json_records
-from devo_sqs.processing.processors.json_stream import OPENERS, QUOTE, SPACE, STRING_REST, STRUCTURE
+from devo_sqs.processing.processors.json_stream import BACKSLASH, OPENERS, QUOTE, SPACE, STRUCTURE, string_end
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.text import to_utf8
 
@@ -114,12 +114,14 @@ class ValueScanner:
         """Just past the closing quote, or -1 when the string goes on past `text`."""
         if self.escaped:
             self.escaped, position = False, position + 1
-        closed = STRING_REST.match(text, position)
-        if closed is not None:
+        closed = string_end(text, position)
+        if closed >= 0:
             self.in_string = False
-            return closed.end()
-        tail = text[position:]
-        self.escaped = (len(tail) - len(tail.rstrip(b"\\"))) % 2 == 1
+            return closed
+        end = len(text)
+        while end > position and text[end - 1] == BACKSLASH:
+            end -= 1
+        self.escaped = (len(text) - end) % 2 == 1
         return -1
 
     def at_end_of_document(self) -> bool:

@@ -25,10 +25,10 @@ RESYNC = re.compile(rb"\}[ \t\r\n]*\{|\n\{")
 OPENER = re.compile(rb"[{\[]")
 SPACE = re.compile(rb"[ \t\r\n]*")
 STRUCTURE = re.compile(rb'["{}\[\]]')
-STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 SCALAR_END = re.compile(rb'[ \t\r\n{}\[\]",]')
 OPENERS = frozenset(b"{[")
 QUOTE = ord('"')
+BACKSLASH = ord("\\")
 STRADDLE_BYTES = 64  # a boundary's `}` and the whitespace after it may end the previous buffer
 FIRST_WINDOW_BYTES = 4096
 BISECT_BYTES = 16 << 10
@@ -205,12 +205,25 @@ def _cut_short(piece: bytes) -> bool:
     return False
 
 
+def string_end(text: bytes, position: int) -> int:
+    """Just past the quote that closes the string whose text starts at `position`, or -1 when `text` ends
+    first. A quote after an odd run of backslashes is escaped."""
+    while (quote := text.find(b'"', position)) >= 0:
+        before = quote
+        while before > position and text[before - 1] == BACKSLASH:
+            before -= 1
+        if (quote - before) % 2 == 0:
+            return quote + 1
+        position = quote + 1
+    return -1
+
+
 def value_end(text: bytes, start: int) -> int | None:
     """Where the value starting at `text[start]` ends, by bracket depth outside strings; None when the text ends
     first. It does not validate: orjson does, on the slice."""
     if text[start] == QUOTE:
-        closed = STRING_REST.match(text, start + 1)
-        return closed.end() if closed else None
+        closed = string_end(text, start + 1)
+        return closed if closed >= 0 else None
     if text[start] not in OPENERS:
         stop = SCALAR_END.search(text, start + 1)
         return stop.start() if stop else len(text)
@@ -218,10 +231,10 @@ def value_end(text: bytes, start: int) -> int | None:
     position = start
     while found := STRUCTURE.search(text, position):
         if text[found.start()] == QUOTE:
-            closed = STRING_REST.match(text, found.end())
-            if closed is None:
+            closed = string_end(text, found.end())
+            if closed < 0:
                 return None
-            position = closed.end()
+            position = closed
             continue
         depth += 1 if text[found.start()] in OPENERS else -1
         position = found.end()
