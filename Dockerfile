@@ -18,6 +18,10 @@
 #   /etc/devo/collector/collector_config.json).
 # Other commands: docker run --rm --entrypoint devo-sqs -v "$PWD/config:/devo-collector/config:ro" devo-sqs \
 #                   validate /devo-collector/config/config.yaml
+#
+# Python packages come only from requirements/runtime.txt (every package pinned, hashes checked; refreshed with
+# scripts/lock), the collector itself with --no-deps. The base image is a moving tag, for Debian's and Python's
+# patch releases; to freeze it too: --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest>.
 ARG PYTHON_IMAGE=python:3.11-slim
 
 FROM ${PYTHON_IMAGE} AS build
@@ -25,9 +29,12 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/devo-sqs
 WORKDIR /src
+COPY requirements/runtime.txt ./requirements/
+RUN /opt/devo-sqs/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY setup.cfg pyproject.toml README.md ./
 COPY devo_sqs ./devo_sqs
-RUN /opt/devo-sqs/bin/pip install . \
+# The build backend (setuptools, wheel) is in the lock, hence --no-build-isolation: nothing unpinned is fetched.
+RUN /opt/devo-sqs/bin/pip install --no-deps --no-build-isolation . \
  && /opt/devo-sqs/bin/devo-sqs --version
 
 FROM ${PYTHON_IMAGE}
@@ -51,6 +58,6 @@ VOLUME ["/devo-collector/config", "/devo-collector/certs", "/devo-collector/stat
 # Healthy while the running collector's heartbeat (<state dir>/heartbeat, touched every 10 s while both child
 # processes live) is under 60 s old. `|| exit 1`: Docker reserves exit code 2, which a config error would give.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-  CMD devo-sqs health "$CONFIG_FILE" || exit 1
+  CMD ["sh", "-c", "devo-sqs health \"$CONFIG_FILE\" || exit 1"]
 # exec: devo-sqs becomes PID 1 and receives SIGTERM itself (it stops its two child processes in order).
 ENTRYPOINT ["sh", "-c", "exec devo-sqs run \"$CONFIG_FILE\""]

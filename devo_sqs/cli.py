@@ -1,15 +1,18 @@
-"""`devo-sqs run | validate | health | parse | demo`: argument parsing, exit codes and signals."""
+"""`devo-sqs run | validate | health | parse | demo | backfill`: argument parsing, exit codes and signals."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from devo_sqs import __version__, logs
+from devo_sqs import __version__, exit_codes, logs
+from devo_sqs.backfill.request import add_arguments as backfill_arguments
+from devo_sqs.backfill.request import from_arguments as backfill_request
+from devo_sqs.config.models import CollectorConfig
 from devo_sqs.config.server_mode import (
     COLLECTOR_CONFIG_ENV,
     DEFAULT_COLLECTOR_CONFIG,
@@ -21,7 +24,7 @@ from devo_sqs.errors import ConfigError
 
 log = logging.getLogger("devo_sqs")
 
-EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = exit_codes.OK, exit_codes.FAILURE, exit_codes.CONFIG
 
 CONFIG_HELP = (
     "YAML or JSON configuration file; without it, Collector Server mode reads the job config "
@@ -90,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the whole collector against a local S3+SQS with sample files")
     demo.set_defaults(handler=_demo)
+
+    backfill = commands.add_parser("backfill", help="announce objects already in a bucket to the input's queue")
+    backfill_arguments(backfill, config_help=CONFIG_HELP)
+    backfill.set_defaults(handler=_backfill)
     return parser
 
 
@@ -104,20 +111,41 @@ def _positive_seconds(text: str) -> float:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config, _ = load_config_source(args.config)
-    from devo_sqs.collector import Collector
+    config, _ = load_config_source(args.config, check_files=True)
     from devo_sqs.processing.services import ServiceRouter
 
     ServiceRouter.for_input(config.inputs.sqs_collector)  # compile everything before touching AWS
-    logs.configure_stderr(debug=config.globals.debug)
+    writer = logs.StderrWriter().start(debug=config.globals.debug)
+    try:
+        return _run_collector(config)
+    finally:
+        writer.stop()
+
+
+def _run_collector(config: CollectorConfig) -> int:
+    """Everything that must hold before the children start, then the collector until it stops."""
+    from devo_sqs.collector import Collector
+    from devo_sqs.config.files import exposed_private_keys
+    from devo_sqs.metrics import MetricsServer, MetricsUnavailable
+    from devo_sqs.persistence.permissions import StateDirectoryUnusable, secure_state_directory
+
     if not config.inputs.sqs_collector.enabled:
         log.warning("Input sqs_collector is disabled; nothing to do")
         return EXIT_OK
+    for warning in exposed_private_keys(config):
+        log.warning("%s", warning)
+    try:  # before the children: a taken port or an unusable state directory stops everything here
+        metrics = MetricsServer.bind(config.globals)
+        secure_state_directory(Path(config.globals.persistence.config.directory_name))
+    except (MetricsUnavailable, StateDirectoryUnusable) as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE
     collector = Collector(config)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: collector.request_stop())
-    collector.start()
-    return collector.wait()
+    collector.install_signal_handlers()
+    if metrics is not None:
+        metrics.serve(lambda: collector.results)
+        log.info("Serving Prometheus metrics on %s (/metrics)", metrics.address)
+    return collector.run()
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -155,6 +183,12 @@ def _demo(args: argparse.Namespace) -> int:
 
     logs.configure_stderr(debug=False)
     return run_demo()
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from devo_sqs.backfill.command import run_backfill
+
+    return run_backfill(backfill_request(args))
 
 
 if __name__ == "__main__":

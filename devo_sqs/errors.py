@@ -49,3 +49,16 @@ class RetryableObjectError(ObjectError):
 
 class NotificationError(CollectorError):
     """An SQS message body is not a notification devo-sqs understands."""
+
+
+class AccessError(ObjectError):
+    """AccessDenied or a KMS key error: an operator can fix it (IAM, bucket or key policy)."""
+
+
+class RetryableError(CollectorError):
+    """A failure of delivery rather than of the message: a batch failed or was not settled in time, or the
+    output process is gone. The message is collected again."""
+
+
+class BackfillError(CollectorError):
+    """A backfill cannot go on (listing or sending refused, checkpoint unusable); its checkpoint stays valid."""

@@ -5,7 +5,11 @@ Both travel as msgpack bytes over multiprocessing queues; `decode_*` raise `Deco
 
 from __future__ import annotations
 
+import itertools
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Literal
 
 import msgpack
@@ -22,7 +26,7 @@ TagGroup = tuple[str, list[bytes]]
 class Batch:
     """Records bound for one sender manager, grouped by Devo tag (order kept inside each tag)."""
 
-    batch_id: int  # unique within one InputProcess run; acknowledgements name it
+    batch_id: int  # unique across runs and restarts of the InputProcess (see `batch_ids`); acknowledgements name it
     kind: Kind  # which sender manager delivers it
     source: str  # where the records came from (s3://bucket/key or a description), for logs
     groups: list[TagGroup]  # (tag, [message, ...]); messages are UTF-8 bytes without framing
@@ -31,13 +35,35 @@ class Batch:
     def record_count(self) -> int:
         return sum(len(messages) for _, messages in self.groups)
 
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of the messages (framing aside)."""
+        return sum(sum(map(len, messages)) for _, messages in self.groups)
+
+
+def batch_ids() -> Iterator[int]:
+    """Ids for one incarnation of the InputProcess: a random prefix above a counter, so that an acknowledgement from
+    an earlier incarnation can never settle a batch of this one."""
+    return itertools.count((secrets.randbits(23) << 40) + 1)
+
+
+class Verdict(IntEnum):
+    DELIVERED = 0  # every output confirmed it
+    SPOOLED = 1  # safe in emergency persistence (of at least one output), confirmed by the others
+    FAILED = 2  # an output could neither deliver nor spool it: its message is to be collected again
+
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """The output side's verdict on one batch: delivered to every output, or spooled to disk."""
+    """The output side's verdict on one batch."""
 
     batch_id: int  # the Batch acknowledged
-    spooled: bool  # True when the batch is safe in emergency persistence rather than delivered
+    verdict: Verdict
+
+    @property
+    def settled(self) -> bool:
+        """Delivered or spooled: safe."""
+        return self.verdict is not Verdict.FAILED
 
 
 def encode_batch(batch: Batch) -> bytes:
@@ -55,13 +81,26 @@ def decode_batch(payload: bytes) -> Batch:
         raise DecodeError(f"not a record batch: {exc}") from exc
 
 
+def batch_id_of(payload: bytes) -> int | None:
+    """The id of an encoded batch whose rest cannot be decoded (so it can still be failed by name)."""
+    try:
+        unpacker = msgpack.Unpacker(raw=False)
+        unpacker.feed(payload[:64])
+        if unpacker.read_array_header() >= 1:
+            batch_id = unpacker.unpack()
+            return batch_id if isinstance(batch_id, int) else None
+    except (ValueError, TypeError, msgpack.UnpackException, msgpack.OutOfData):
+        return None
+    return None
+
+
 def encode_acks(acks: list[Ack]) -> bytes:
-    payload: bytes = msgpack.packb([(ack.batch_id, ack.spooled) for ack in acks])
+    payload: bytes = msgpack.packb([(ack.batch_id, int(ack.verdict)) for ack in acks])
     return payload
 
 
 def decode_acks(payload: bytes) -> list[Ack]:
     try:
-        return [Ack(batch_id=batch_id, spooled=bool(spooled)) for batch_id, spooled in msgpack.unpackb(payload)]
+        return [Ack(batch_id=batch_id, verdict=Verdict(verdict)) for batch_id, verdict in msgpack.unpackb(payload)]
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise DecodeError(f"not an acknowledgement list: {exc}") from exc

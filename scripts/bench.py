@@ -1,12 +1,15 @@
 """Throughput, latency and memory of devo-sqs on realistic generated data, next to the fastest bare loop on the
 same bytes (the floor) and a naive collector (stdlib gzip + json + one frame per record).
 
-    .venv/bin/python scripts/bench.py [--quick] [--json out.json] [--only micro|e2e|memory]
+    .venv/bin/python scripts/bench.py [--quick] [--json out.json] [--only micro|e2e|small|memory]
 
 - Per format, in this process: `ServicePipeline.run` + `Framer.frame_run` (what the InputProcess and the
   OutputProcess do to each record), the floor and the naive loop, taking turns, best of a few runs each.
 - End to end (bench_e2e.py): moto server -> `devo-sqs run` (real processes) -> a TCP syslog receiver: records/s
   and the latency from an object's PUT to the delivery of its last record.
+- Small objects (bench_small.py): many small CloudTrail objects on an in-memory S3 + SQS endpoint (its own
+  process) at 0 and 40 ms per request, drained by `devo-sqs run` with the README's minimal config, with a tuned
+  config, and by a bare boto3 loop: objects/s, CPU ms per object, and the ratios.
 - Memory (bench_e2e.py): peak RSS of each collector process, and of `devo-sqs parse --summary`, on a 2 GB VPC
   flow object.
 
@@ -52,6 +55,7 @@ from bench_data import (  # noqa: E402
     write_vpc_parquet,
 )
 from bench_e2e import TUNED_INPUT, e2e_big_vpc, e2e_latency, e2e_throughput, parse_summary_rss  # noqa: E402
+from bench_small import small_objects  # noqa: E402
 from isal import igzip  # noqa: E402
 
 from devo_sqs.config.loader import parse_config  # noqa: E402
@@ -85,6 +89,8 @@ class Sizes:
     latency_records_per_object: int
     latency_interval_seconds: float
     big_vpc_bytes: int  # the object of the memory measurement
+    small_objects: int  # CloudTrail objects of the small-object part
+    small_records_per_object: int
 
 
 FULL = Sizes(
@@ -103,6 +109,8 @@ FULL = Sizes(
     latency_records_per_object=5_000,
     latency_interval_seconds=0.5,
     big_vpc_bytes=2_000 * MB,
+    small_objects=600,
+    small_records_per_object=30,
 )
 QUICK = Sizes(
     ndjson_bytes=24 * MB,
@@ -120,6 +128,8 @@ QUICK = Sizes(
     latency_records_per_object=2_000,
     latency_interval_seconds=0.25,
     big_vpc_bytes=200 * MB,
+    small_objects=150,
+    small_records_per_object=30,
 )
 
 # --- the formats -------------------------------------------------------------------------------------------------
@@ -458,7 +468,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, no 2 GB parts (under two minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
-    parser.add_argument("--only", choices=("micro", "e2e", "memory"), help="run one part")
+    parser.add_argument("--only", choices=("micro", "e2e", "small", "memory"), help="run one part")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     results: dict[str, Any] = {
@@ -472,6 +482,8 @@ def main() -> int:
             results["micro"] = run_micro(directory, sizes)
         if args.only in (None, "e2e", "memory"):
             results.update(run_e2e(directory, sizes, parts=args.only))
+        if args.only in (None, "small"):
+            results["small_objects"] = run_small(directory, sizes)
     print("\n".join(summary(results)))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
@@ -521,6 +533,18 @@ def run_micro(directory: Path, sizes: Sizes) -> list[dict[str, Any]]:
         print(f"  {case.name}: {rows[-1]['ours_rps']:,.0f} rec/s", file=sys.stderr)
     print(table(rows))
     return rows
+
+
+def run_small(directory: Path, sizes: Sizes) -> dict[str, Any]:
+    result = small_objects(
+        directory / "small", objects=sizes.small_objects, records_per_object=sizes.small_records_per_object
+    )
+    print(
+        f"small objects: {result['objects']} CloudTrail objects of {result['records_per_object']} records "
+        f"({result['object_kb']:.1f} KB gzip each), in-memory S3 + SQS at 0 and 40 ms per request"
+    )
+    print(result["table"])
+    return result
 
 
 def run_e2e(directory: Path, sizes: Sizes, *, parts: str | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ import pytest
 from tests.support.certs import Pki, make_pki
 from tests.support.realdata import MISSING, SKIP_REASON
 from tests.support.rsyslog import Rsyslog, find_rsyslogd
+from tests.support.rsyslog_relp import REQUIRE_VARIABLE, RelpRsyslog, imrelp_missing
 from tests.support.syslog_receiver import ServerTls, SyslogReceiver
 
 if TYPE_CHECKING:
@@ -73,4 +75,25 @@ def rsyslog(pki: Pki, tmp_path: Path) -> Iterator[Rsyslog]:
     if rsyslogd is None:
         pytest.skip("rsyslogd not found on PATH or in /usr/sbin (apt-get install rsyslog rsyslog-gnutls)")
     with Rsyslog(pki, directory=tmp_path / "rsyslog", rsyslogd=rsyslogd) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def rsyslogd_with_imrelp() -> str:
+    """The rsyslogd binary, checked to load imrelp. Skips without it, but fails where DEVO_SQS_REQUIRE_RELP is
+    set (.ci/run sets it): there a missing rsyslog-relp must not pass as skipped RELP tests."""
+    rsyslogd = find_rsyslogd()
+    missing = imrelp_missing(rsyslogd)
+    if missing is None and rsyslogd is not None:
+        return rsyslogd
+    if os.environ.get(REQUIRE_VARIABLE):
+        pytest.fail(f"{REQUIRE_VARIABLE} is set but {missing}")
+    pytest.skip(missing or "rsyslogd not found")
+
+
+@pytest.fixture
+def relp_rsyslog(pki: Pki, tmp_path: Path, rsyslogd_with_imrelp: str) -> Iterator[RelpRsyslog]:
+    """A private rsyslogd with imrelp (plain `port`, mutual TLS `tls_port`) that a test may kill -9 and start again
+    on the same ports; its config, logs and received.log stay in the test's tmp_path/rsyslog-relp."""
+    with RelpRsyslog(pki, directory=tmp_path / "rsyslog-relp", rsyslogd=rsyslogd_with_imrelp) as server:
         yield server

@@ -1,8 +1,9 @@
-"""`devo-sqs health [CONFIG]`: exit 0 while the running collector's heartbeat is fresh.
+"""`devo-sqs health [CONFIG]`: exit 0 while the running collector makes progress, 1 with one line why otherwise.
 
-The collector's parent process touches `<state dir>/heartbeat` every 10 s while both child processes are alive,
-so a missing or stale file tells a container health check that the collector is stuck, dead or never started -
-something a valid config file alone cannot say. Exit codes: 0 healthy, 1 unhealthy, 2 invalid configuration.
+The collector's parent process writes `<state dir>/heartbeat` every 5 s from its children's progress reports (see
+devo_sqs/heartbeat.py): a heartbeat that is missing or stale says the collector is not running or its parent is
+stuck; a fresh one lists what is wrong, if anything (a child down, collection stalled, a crash-looping thread, a
+spool that cannot be written). Exit codes: 0 healthy, 1 unhealthy, 2 invalid configuration.
 """
 
 from __future__ import annotations
@@ -11,19 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-from devo_sqs.config.models import Globals
 from devo_sqs.config.server_mode import load_config_source
-
-HEARTBEAT_FILE = "heartbeat"
-
-
-def heartbeat_path(globals_: Globals) -> Path:
-    """Where the collector beats: the contract between the running collector and this check."""
-    return Path(globals_.persistence.config.directory_name) / HEARTBEAT_FILE
+from devo_sqs.heartbeat import heartbeat_path, read
 
 
 def check_health(config: str | None, *, max_age_seconds: float) -> int:
-    """Print one line saying why; 0 when the heartbeat is at most `max_age_seconds` old, else 1."""
+    """Print one line saying why; 0 when healthy, else 1."""
     collector_config, _ = load_config_source(config)
     path = heartbeat_path(collector_config.globals)
     healthy, line = verdict(path, max_age_seconds=max_age_seconds, now=time.time())
@@ -36,11 +30,17 @@ def verdict(path: Path, *, max_age_seconds: float, now: float) -> tuple[bool, st
     limit = f"limit {max_age_seconds:g} s"
     try:
         modified = path.stat().st_mtime
+        document = read(path)
     except (FileNotFoundError, NotADirectoryError):
         return False, f"Unhealthy: no heartbeat at {path} (the collector is not running, or not started yet)"
     except OSError as exc:
         return False, f"Unhealthy: cannot read the heartbeat {path}: {exc.strerror}"
+    except ValueError:
+        return False, f"Unhealthy: {path} is not a heartbeat written by devo-sqs"
     age = max(0.0, now - modified)
     if age > max_age_seconds:
-        return False, f"Unhealthy: heartbeat {path} is {age:.0f} s old ({limit}): a collector process is stuck or gone"
+        return False, f"Unhealthy: heartbeat {path} is {age:.0f} s old ({limit}): the collector is stuck or gone"
+    found = document["problems"]
+    if found:
+        return False, f"Unhealthy: {'; '.join(map(str, found))}"
     return True, f"Healthy: heartbeat {path} is {age:.0f} s old ({limit})"

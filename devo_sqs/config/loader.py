@@ -18,11 +18,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from devo_sqs.config.files import CHECK_FILES
 from devo_sqs.config.models import CollectorConfig
 from devo_sqs.config.processors import PROCESSOR_CONFIGS
 from devo_sqs.errors import ConfigError
 
-OUTPUT_TYPES = ("console", "relay", "syslog", "devo_platform")
+OUTPUT_TYPES = ("console", "relay", "syslog", "devo_platform", "relp")
 
 BOOL_TAG = "tag:yaml.org,2002:bool"
 
@@ -60,9 +61,10 @@ def predefined_services() -> dict[str, dict[str, Any]]:
     return definitions
 
 
-def load_config(path: str | Path) -> CollectorConfig:
-    """Parse, merge and validate the file at `path`; raise ConfigError listing every problem."""
-    return parse_config(read_document(path))
+def load_config(path: str | Path, *, check_files: bool = False) -> CollectorConfig:
+    """Parse, merge and validate the file at `path`; raise ConfigError listing every problem.
+    `check_files`: the certificate and key files it names must be readable here."""
+    return parse_config(read_document(path), check_files=check_files)
 
 
 def read_document(path: str | Path) -> Any:
@@ -79,13 +81,13 @@ def read_document(path: str | Path) -> Any:
         raise ConfigError([f"{path}: not valid YAML/JSON: {exc}"]) from None
 
 
-def parse_config(raw: Any, *, locate: Locate = dotted_path) -> CollectorConfig:
+def parse_config(raw: Any, *, locate: Locate = dotted_path, check_files: bool = False) -> CollectorConfig:
     """Validate a whole document; each problem is reported as `locate(path): reason`."""
     if not isinstance(raw, Mapping):
         raise ConfigError([f"{locate(())}: expected a mapping with 'inputs'"])
     document = _collector_layout(raw)
     try:
-        return CollectorConfig.model_validate(document)
+        return CollectorConfig.model_validate(document, context={CHECK_FILES: check_files})
     except ValidationError as exc:
         raise ConfigError([_describe(error, locate) for error in exc.errors()]) from None
 

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from devo_sqs.config.files import CHECK_FILES, unreadable_file
 from devo_sqs.config.limits import Limits
 from devo_sqs.config.processors import FileFormat, KeyPath
 
@@ -64,6 +70,9 @@ class Globals(Strict):
     gc_period_in_sec: int = Field(300, ge=1)
     spool_max_size_in_mb: int = Field(1024, ge=1, description="emergency persistence bound on disk")
     metrics_port: int | None = Field(None, ge=0, le=65535, description="serve Prometheus /metrics here (opt-in)")
+    metrics_address: str = Field(
+        "0.0.0.0", min_length=1, description="interface /metrics listens on; default all, so Prometheus can scrape"
+    )
 
     @property
     def batch_max_bytes(self) -> int:
@@ -93,30 +102,52 @@ class _NetworkOutput(Strict):
     cert: str | None = Field(None, description="client certificate (PEM) for mutual TLS")
     key: str | None = Field(None, description="client key (PEM) for mutual TLS")
     concurrent_connections: int = Field(1, ge=1, le=32)
-    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     connection_max_age_in_sec: int = Field(3600, ge=1, description="recycle a connection after this long")
     spool_after_in_sec: float = Field(
         10.0, ge=0, description="retry a failing output this long, then keep batches in emergency persistence"
     )
+
+    @model_validator(mode="after")
+    def _files_usable(self, info: ValidationInfo) -> _NetworkOutput:
+        """The files it needs are named and, where the collector runs (`validate`, `run`; not `parse` or
+        `health`, which may read another host's config), every named file is readable."""
+        missing = self._missing_files()
+        problems = [_problem((), missing, None)] if missing else []
+        if info.context and info.context.get(CHECK_FILES):
+            problems += [
+                _problem((name,), reason, path)
+                for name in TLS_FILES
+                if (path := getattr(self, name)) and (reason := unreadable_file(path))
+            ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+    def _missing_files(self) -> str | None:
+        """Why a file this output needs is not named; None when nothing is missing."""
+        return None
 
     @property
     def uses_tls(self) -> bool:
         return bool(self.chain or self.cert)
 
 
-class _PlainTransport(_NetworkOutput):
-    """TCP/TLS syslog has no acknowledgements: a batch the peer's TCP accepted stays in a replay window, sent again
-    after an abnormal close, until it leaves the window on a connection that stayed healthy."""
+TLS_FILES = ("chain", "cert", "key")
 
+
+class _StreamOutput(_NetworkOutput):
+    """Plain syslog over TCP or TLS: no acknowledgements in the protocol, so a replay window (see README)."""
+
+    multiline: bool = Field(False, description="always use octet counting (LEN SP FRAME)")
     replay_window_bytes: int = Field(
-        16 << 20, ge=0, description="framed bytes of acknowledged batches kept for a replay, at most"
+        16 << 20, ge=0, description="acknowledged bytes kept to send again after an abnormal close (0: none)"
     )
     replay_window_seconds: float = Field(
-        5.0, ge=0, le=300, description="how long an acknowledged batch stays replayable, at most"
+        5.0, ge=0, description="how long acknowledged batches are kept to send again after an abnormal close"
     )
 
 
-class SyslogOutput(_PlainTransport):
+class SyslogOutput(_StreamOutput):
     type: Literal["relay", "syslog"]
     port: int = Field(ge=1, le=65535)
     tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
@@ -126,20 +157,42 @@ class SyslogOutput(_PlainTransport):
         return self.tls if self.tls is not None else bool(self.chain or self.cert)
 
 
-class DevoOutput(_PlainTransport):
+class DevoOutput(_StreamOutput):
     type: Literal["devo_platform"]
     address: str = "collector-eu.devo.io"
     port: int = Field(443, ge=1, le=65535)
 
-    @model_validator(mode="after")
-    def _needs_mutual_tls(self) -> DevoOutput:
-        missing = [name for name in ("chain", "cert", "key") if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}")
-        return self
+    def _missing_files(self) -> str | None:
+        missing = [name for name in TLS_FILES if not getattr(self, name)]
+        return (
+            f"devo_platform needs chain, cert and key for mutual TLS; missing: {', '.join(missing)}"
+            if missing
+            else None
+        )
 
 
-Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput, Field(discriminator="type")]
+RELP_WINDOW_FRAMES = 1024  # librelp's own client uses 128; see README "RELP" for what larger windows gain
+
+
+class RelpOutput(_NetworkOutput):
+    """RELP (rsyslog's imrelp): the relay acknowledges every frame; a batch is delivered once all its frames are."""
+
+    type: Literal["relp"]
+    port: int = Field(ge=1, le=65535)
+    tls: bool | None = Field(None, description="force TLS on/off; default: on when chain or cert is given")
+    window_size_in_frames: int = Field(
+        RELP_WINDOW_FRAMES,
+        ge=1,
+        le=65_536,
+        description="frames written and not yet acknowledged, at most, per connection",
+    )
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls if self.tls is not None else bool(self.chain or self.cert)
+
+
+Output = Annotated[ConsoleOutput | SyslogOutput | DevoOutput | RelpOutput, Field(discriminator="type")]
 
 
 # ----------------------------------------------------------------------------- services
@@ -242,14 +295,62 @@ class Service(Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> Service:
+        """Checks across fields, reported together: a tag can be made, the stream split, every filter key is
+        a defined variable (a rule on an undefined one sees only null: `doesnotmatch` would drop every record
+        and `match` none, silently)."""
         if self.dispatch:
-            return self
-        if self.routing_template is None:
-            raise ValueError("routing_template is required")
-        if self.file_format is None and self.encoding != "parquet":
-            raise ValueError("file_format is required (unless encoding is parquet)")
-        _check_template(self.routing_template, self)
+            return self._only_dispatch()
+        problems = [_problem((), reason, None) for reason in self._incomplete()]
+        problems += [
+            _problem(("line_filter_rules", outer, inner, "key"), reason, rule.key)
+            for outer, group in enumerate(self.line_filter_rules)
+            for inner, rule in enumerate(group)
+            if (reason := self._undefined_variable(rule))
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
+
+    def _incomplete(self) -> Iterator[str]:
+        if self.routing_template is None:
+            yield "routing_template is required"
+        else:
+            try:
+                _check_template(self.routing_template, self)
+            except ValueError as exc:
+                yield str(exc)
+        if self.file_format is None and self.encoding != "parquet":
+            yield "file_format is required (unless encoding is parquet)"
+
+    def _undefined_variable(self, rule: LineRule) -> str | None:
+        """Why `rule.key` names no variable of its source; None when it does."""
+        defined: Mapping[str, object]
+        if rule.source == "record":
+            defined, where = self.record_field_mapping, "record_field_mapping"
+        else:
+            defined, where = self.file_field_definitions, "file_field_definitions"
+        if rule.key in defined:
+            return None
+        known = f"defined: {', '.join(defined)}" if defined else "none defined"
+        return f"{rule.source} variable {rule.key!r} is not defined in {where} ({known})"
+
+    def _only_dispatch(self) -> Service:
+        """A dispatching service hands each object to a predefined definition: its own pipeline keys would be
+        ignored, so setting one is a mistake."""
+        ignored = sorted(self.model_fields_set - DISPATCH_KEYS, key=list(Service.model_fields).index)
+        if ignored:
+            reason = "does not apply to a dispatching service (each object takes the definition its dispatch names)"
+            problems = [_problem((name,), reason, getattr(self, name)) for name in ignored]
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+DISPATCH_KEYS = frozenset({"key_pattern", "dispatch"})
+
+
+def _problem(loc: tuple[str | int, ...], reason: str, value: object) -> InitErrorDetails:
+    """One problem at a path below the model that finds it (reported like any field error)."""
+    return InitErrorDetails(type=PydanticCustomError("config", "{reason}", {"reason": reason}), loc=loc, input=value)
 
 
 def _check_template(template: str, service: Service) -> None:
@@ -294,6 +395,16 @@ class Credentials(Strict):
         return self
 
 
+BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{3,255}$")
+
+
+def _bucket_name(name: str) -> str:
+    if not BUCKET_NAME.match(name):
+        raise ValueError(f"{name!r} is not an S3 bucket name (the name alone, as in s3://NAME/key)")
+    return name
+
+
+MAX_PULLERS = 16
 QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>[0-9A-Za-z_-]+)/(?P<queue>[A-Za-z0-9_.-]+)/?$")
 
 
@@ -306,15 +417,35 @@ class SqsInput(Strict):
     credentials: Credentials = Field(default_factory=Credentials)
     sqs_visibility_timeout: int = Field(240, ge=10, le=43_200)
     sqs_wait_timeout: int = Field(20, ge=0, le=20)
-    sqs_max_messages: int = Field(1, ge=1, le=10)
+    sqs_max_messages: int | None = Field(
+        None, ge=1, le=10, description="messages per receive, at most; unset: adaptive, up to 10"
+    )
     ack_messages: bool = True
     direct_mode: bool = False
     do_not_send: bool = False
     debug_mode: bool = False
     compressed_events: bool = False
-    puller_threads: int = Field(1, ge=1, le=16, description="threads receiving and processing messages")
+    puller_threads: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_PULLERS,
+        description=f"messages processed at once, at most; unset: adaptive, up to {MAX_PULLERS}",
+    )
     max_receive_count: int = Field(5, ge=1, description="delete a failing message after this many receives")
     limits: Limits = Field(default_factory=Limits, description="what one object may cost (bounded memory)")
+    batch_deadline_seconds: int | None = Field(
+        None,
+        ge=10,
+        description="fail a batch not settled this long after its hand-over; default max(2 x visibility, 300)",
+    )
+    stall_seconds: int | None = Field(
+        None,
+        ge=10,
+        description="health fails when nothing settles this long with messages in flight; default deadline + 60",
+    )
+    allowed_buckets: list[Annotated[str, AfterValidator(_bucket_name)]] | None = Field(
+        None, description="notifications naming another bucket are permanent failures; unset: any bucket"
+    )
     services: dict[str, Service] = Field(min_length=1)
 
     @field_validator("id", mode="before")
@@ -322,12 +453,28 @@ class SqsInput(Strict):
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
+    @field_validator("allowed_buckets")
+    @classmethod
+    def _some_bucket(cls, buckets: list[str] | None) -> list[str] | None:
+        if buckets == []:
+            raise ValueError("an empty list would refuse every notification; leave it out to accept any bucket")
+        return buckets
+
     @field_validator("base_url")
     @classmethod
     def _queue_url(cls, url: str) -> str:
         if not QUEUE_URL.match(url):
             raise ValueError(f"{url!r} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)")
         return url
+
+    @property
+    def batch_deadline(self) -> int:
+        return self.batch_deadline_seconds or max(2 * self.sqs_visibility_timeout, 300)
+
+    @property
+    def stall_limit(self) -> int:
+        """Above the batch deadline, so health never fails a pod before the deadline has recovered the batch."""
+        return self.stall_seconds or self.batch_deadline + 60
 
     @property
     def queue_account(self) -> str:

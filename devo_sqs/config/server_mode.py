@@ -53,23 +53,24 @@ class ServerFiles:
         return f"{self.job} + {self.collector}"
 
 
-def load_config_source(config: str | None) -> tuple[CollectorConfig, str]:
+def load_config_source(config: str | None, *, check_files: bool = False) -> tuple[CollectorConfig, str]:
     """The CONFIG file when one is given, else Collector Server mode; also says where the config came from.
-    An empty CONFIG counts as none, so an image can run `devo-sqs run "$CONFIG_FILE"` in either mode."""
+    An empty CONFIG counts as none, so an image can run `devo-sqs run "$CONFIG_FILE"` in either mode.
+    `check_files`: the certificate and key files it names must be readable here."""
     if config:
-        return load_config(config), config
+        return load_config(config, check_files=check_files), config
     files = ServerFiles.from_environment()
-    return load_server_config(files), f"{files} (Collector Server mode)"
+    return load_server_config(files, check_files=check_files), f"{files} (Collector Server mode)"
 
 
-def load_server_config(files: ServerFiles) -> CollectorConfig:
+def load_server_config(files: ServerFiles, *, check_files: bool = False) -> CollectorConfig:
     """Read both files, merge them into the collector layout and validate; every problem of both at once."""
     job, job_problems = _read_sections(files.job, JOB)
     collector, collector_problems = _read_sections(files.collector, COLLECTOR)
     if job_problems or collector_problems:
         raise ConfigError(job_problems + collector_problems)
     overrides = job.get("global_overrides") or {}
-    return parse_config(merged_document(job, collector), locate=_locator(files, overrides))
+    return parse_config(merged_document(job, collector), locate=_locator(files, overrides), check_files=check_files)
 
 
 def merged_document(job: Mapping[str, Any], collector: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from devo_sqs.config.limits import COMPRESSED_READ_BYTES, DECODED_CHUNK_BYTES, MiB
-from devo_sqs.config.models import CollectorConfig, ConsoleOutput
+from devo_sqs.config.models import MAX_PULLERS, CollectorConfig, ConsoleOutput
 
-ADAPTIVE_PULLERS = 16  # puller threads at most when `puller_threads` is unset
+ADAPTIVE_PULLERS = MAX_PULLERS  # puller threads at most when `puller_threads` is unset
 PARSED_FACTOR = 4  # Python objects per byte of text parsed: CloudTrail-like JSON measures 3.3-4.3, VPC lines 2.8
 TARGET_BYTES = 300 * MiB  # what the defaults keep every process under
 BASELINE_INPUT_BYTES = 122 * MiB  # measured: 72 MiB idle, +50 MiB once pyarrow read a parquet object

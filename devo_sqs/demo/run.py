@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+import threading
 import time
 from importlib import resources
 from typing import Any
@@ -70,10 +71,13 @@ def run_demo() -> int:
         upload_samples(aws)
         config = parse_config(demo_config(endpoint_url=aws.url, queue_url=queue_url, state_dir=state_dir))
         collector = Collector(config)
-        collector.start()
+        running = threading.Thread(target=lambda: codes.append(collector.run()), name="Supervisor")
+        codes: list[int] = []
+        running.start()
         drained = wait_until_drained(aws, queue_url)
         collector.request_stop()
-        code = collector.wait()
+        running.join()
+        code = codes[0] if codes else 1
         print_summary(collector.results)
         if not drained:
             print(f"The queue was not drained within {DRAIN_TIMEOUT_SECONDS:.0f} s", file=sys.stderr)
@@ -104,7 +108,7 @@ def wait_until_drained(aws: LocalAws, queue_url: str) -> bool:
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    standard = results.get("output", {}).get("standard", {})
+    standard = results.get("output", {}).get("managers", {}).get("standard", {})
     print("\nRecords delivered per tag:")
     for tag, count in sorted(standard.get("by_tag", {}).items()):
         print(f"  {count:6d}  {tag}")

@@ -3,15 +3,14 @@ of which object each batch holds (so acknowledgements can advance that object's 
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devo_sqs.messages import Batch, Kind
+from devo_sqs.messages import Batch, Kind, batch_ids
 from devo_sqs.persistence.state import Checkpoint
 
-BATCH_IDS = itertools.count()
+BATCH_IDS = batch_ids()
 
 
 @dataclass(slots=True)

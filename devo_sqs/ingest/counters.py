@@ -17,6 +17,11 @@ class InputCounters:
     messages_received: int = 0
     messages_deleted: int = 0
     messages_failed: int = 0
+    messages_released: int = 0  # made visible again: failed (with backoff) or handed back at a stop
+    messages_dropped: int = 0  # poison deleted after max_receive_count receives (no dead-letter queue)
+    access_errors: int = 0  # AccessDenied / KMS errors reading objects
+    receives: int = 0  # ReceiveMessage calls
+    receives_full: int = 0  # ... that returned as many messages as asked for (a backlog)
     notifications_ignored: int = 0
     objects_processed: int = 0
     objects_skipped: int = 0

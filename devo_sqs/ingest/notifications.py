@@ -3,10 +3,14 @@
 Accepted: S3 event notifications (keys URL-encoded, `+` is a space), the same wrapped in SNS, EventBridge
 "Object Created" events, CrowdStrike FDR notifications, and AWS Config delivery notifications.
 `s3:TestEvent` and non-create events announce nothing and are acknowledged.
+
+With `allowed_buckets`, a notification naming any other bucket is refused whole (a NotificationError, so a
+permanent failure of the message): whoever can write to the queue cannot point the collector at another bucket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -35,21 +39,39 @@ class Notification:
     ignored: int = 0  # events that announce nothing to collect (tests, deletions, ...)
 
 
-def parse_notification(body: str | bytes) -> Notification:
-    """Raise NotificationError when the body is not a notification devo-sqs understands."""
+def parse_notification(body: str | bytes, *, allowed_buckets: Collection[str] | None = None) -> Notification:
+    """Raise NotificationError when the body is not a notification devo-sqs understands, or names a bucket
+    outside `allowed_buckets` (None: any bucket)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise NotificationError(f"message body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise NotificationError("message body is not a JSON object")
-    return _parse(document, wrapped=False)
+    notification = _parse(document, wrapped=False)
+    if allowed_buckets is not None:
+        _only_allowed_buckets(notification, allowed_buckets)
+    return notification
+
+
+def _only_allowed_buckets(notification: Notification, allowed: Collection[str]) -> None:
+    foreign = sorted({ref.bucket for ref in notification.objects if ref.bucket not in allowed}, key=str)
+    if foreign:
+        names = ("bucket " if len(foreign) == 1 else "buckets ") + ", ".join(repr(bucket) for bucket in foreign)
+        raise NotificationError(
+            f"{notification.kind} notification names {names} outside allowed_buckets ({', '.join(allowed)})"
+        )
 
 
 def _parse(document: dict[str, Any], *, wrapped: bool) -> Notification:
     if document.get("Type") == "Notification" and "Message" in document and not wrapped:
         message = document["Message"]
-        inner = parse_notification(message) if isinstance(message, str) else _parse(message, wrapped=True)
+        if isinstance(message, str):
+            inner = parse_notification(message)
+        elif isinstance(message, dict):
+            inner = _parse(message, wrapped=True)
+        else:
+            raise NotificationError(f"SNS notification whose Message is {_type(message)}, not a JSON string")
         return Notification("sns", inner.objects, inner.ignored)
     if document.get("Event") == "s3:TestEvent":
         return Notification("test", (), 1)
@@ -71,11 +93,16 @@ def _s3_event(records: list[Any]) -> Notification:
         if not isinstance(s3, dict) or not str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
             ignored += 1
             continue
-        try:
-            bucket, obj = s3["bucket"]["name"], s3["object"]
-            objects.append(_ref(bucket, obj["key"], obj.get("size"), obj.get("eTag"), obj.get("versionId")))
-        except (KeyError, TypeError) as exc:
-            raise NotificationError(f"S3 event record without bucket/key: {exc}") from None
+        bucket, obj = _field(s3, "bucket", dict, "S3 event record"), _field(s3, "object", dict, "S3 event record")
+        objects.append(
+            _ref(
+                _text(bucket, "name", "S3 event bucket"),
+                _text(obj, "key", "S3 event object"),
+                _optional(obj, "size", int),
+                _optional(obj, "eTag", str),
+                _optional(obj, "versionId", str),
+            )
+        )
     return Notification("s3", tuple(objects), ignored)
 
 
@@ -88,28 +115,67 @@ def _ref(bucket: str, key: str, size: int | None, etag: str | None, version_id: 
 def _eventbridge(document: dict[str, Any]) -> Notification:
     if document.get("detail-type") != "Object Created":
         return Notification("eventbridge", (), 1)
-    try:
-        detail = document["detail"]
-        obj = detail["object"]
-        ref = _ref(detail["bucket"]["name"], obj["key"], obj.get("size"), obj.get("etag"), obj.get("version-id"))
-    except (KeyError, TypeError) as exc:
-        raise NotificationError(f"EventBridge event without bucket/key: {exc}") from None
+    detail = _field(document, "detail", dict, "EventBridge event")
+    bucket, obj = (
+        _field(detail, "bucket", dict, "EventBridge detail"),
+        _field(detail, "object", dict, "EventBridge detail"),
+    )
+    ref = _ref(
+        _text(bucket, "name", "EventBridge bucket"),
+        _text(obj, "key", "EventBridge object"),
+        _optional(obj, "size", int),
+        _optional(obj, "etag", str),
+        _optional(obj, "version-id", str),
+    )
     return Notification("eventbridge", (ref,), 0)
 
 
 def _fdr(document: dict[str, Any]) -> Notification:
-    try:
-        bucket = document["bucket"]
-        refs = tuple(ObjectRef(bucket, item["path"], item.get("size")) for item in document["files"])
-    except (KeyError, TypeError) as exc:
-        raise NotificationError(f"FDR notification without bucket/files[].path: {exc}") from None
+    bucket = _text(document, "bucket", "FDR notification")
+    files = [_field({"files[]": item}, "files[]", dict, "FDR notification") for item in document["files"]]
+    refs = tuple(ObjectRef(bucket, _text(item, "path", "FDR files[]"), _optional(item, "size", int)) for item in files)
     return Notification("fdr", refs, 0)
 
 
 def _config_delivery(document: dict[str, Any]) -> Notification:
     if document["messageType"] not in CONFIG_DELIVERIES:
         return Notification("config", (), 1)
-    try:
-        return Notification("config", (ObjectRef(document["s3Bucket"], document["s3ObjectKey"]),), 0)
-    except KeyError as exc:
-        raise NotificationError(f"AWS Config notification without {exc}") from None
+    ref = ObjectRef(
+        _text(document, "s3Bucket", "AWS Config notification"),
+        _text(document, "s3ObjectKey", "AWS Config notification"),
+    )
+    return Notification("config", (ref,), 0)
+
+
+def _field(document: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    """`document[name]`, which must be present and of `kind`; else the message is not a usable notification."""
+    value = document.get(name)
+    if value is None and name not in document:
+        raise NotificationError(f"{where} without {name!r}")
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise NotificationError(f"{where}: {name!r} is {_type(value)}, not {_TYPE_NAMES[kind]}")
+    return value
+
+
+def _text(document: dict[str, Any], name: str, where: str) -> str:
+    value: str = _field(document, name, str, where)
+    if not value:
+        raise NotificationError(f"{where}: {name!r} is empty")
+    return value
+
+
+def _optional(document: dict[str, Any], name: str, kind: type) -> Any:
+    """An optional field of the wrong type is ignored rather than trusted (size, ETag, version id)."""
+    value = document.get(name)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+_TYPE_NAMES = {str: "a string", int: "a number", dict: "an object", list: "a list"}
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 from typing import IO, Any, cast
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from urllib3.exceptions import HTTPError
 
-from devo_sqs.errors import ObjectError, PermanentObjectError, RetryableObjectError
+from devo_sqs.errors import AccessError, ObjectError, PermanentObjectError, RetryableObjectError
 from devo_sqs.ingest.notifications import ObjectRef
 from devo_sqs.streams import WrappedStream
 
-PERMANENT_CODES = frozenset(
-    {
-        "NoSuchKey",
-        "NoSuchBucket",
-        "AccessDenied",
-        "AllAccessDisabled",
-        "InvalidObjectState",
-        "NoSuchVersion",
-        "404",
-        "403",
-    }
-)
+PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "InvalidObjectState", "NoSuchVersion", "404"})
+ACCESS_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "403"})
 
 
 def open_object(s3: Any, ref: ObjectRef) -> IO[bytes]:
@@ -70,10 +60,16 @@ class GuardedBody(WrappedStream):
 
 
 def classify(exc: Exception, ref: ObjectRef) -> ObjectError:
-    """NoSuchKey, AccessDenied and the like are permanent; throttling, 5xx and network errors are not."""
+    """NoSuchKey and the like, and requests botocore refuses to build (a crafted bucket name), are permanent;
+    access and KMS errors are access errors (see settlement.classify); throttling, 5xx and network errors are
+    retryable."""
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in PERMANENT_CODES:
             return PermanentObjectError(code, bucket=ref.bucket, key=ref.key)
+        if code in ACCESS_CODES or code.startswith("KMS."):
+            return AccessError(code, bucket=ref.bucket, key=ref.key)
         return RetryableObjectError(code or str(exc), bucket=ref.bucket, key=ref.key)
+    if isinstance(exc, ParamValidationError):
+        return PermanentObjectError(f"invalid request: {exc}", bucket=ref.bucket, key=ref.key)
     return RetryableObjectError(f"{type(exc).__name__}: {exc}", bucket=ref.bucket, key=ref.key)

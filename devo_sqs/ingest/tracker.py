@@ -1,19 +1,42 @@
-"""Which SQS messages are in flight, which batches each is waiting for, and when each may be deleted.
+"""Which SQS messages are in hand, which batches each waits for, and when each is settled.
 
-This is where acks are decided: a message is complete only when it is sealed (every object read, every
-batch handed over) and every one of its batches was acknowledged by the output process. At-least-once:
-a message that is not complete is never deleted, so after a failure it is collected again (duplicates
-over loss).
+A message is in hand from its receive until it is settled, exactly once (settlement.py decides how). It is
+delivered when it is sealed (every object read, every batch handed over) and every one of its batches was
+acknowledged as delivered or spooled. It fails when one of its batches fails, is not settled within the batch
+deadline, or is lost with the output process. At-least-once: a message that did not complete is never deleted.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from devo_sqs.errors import RetryableError
+from devo_sqs.ingest.budget import ByteBudget
+from devo_sqs.ingest.settlement import Outcome
 from devo_sqs.messages import Ack
+
+log = logging.getLogger(__name__)
+
+
+class Stage(enum.Enum):
+    RECEIVED = "received"  # waiting for a puller
+    STARTED = "started"  # a puller is reading what it announces
+    SEALED = "sealed"  # every batch handed over; waiting for their acknowledgements
+
+
+@dataclass(slots=True)
+class Handed:
+    """A batch handed to the output process."""
+
+    size: int  # encoded bytes, held in the byte budget until the batch is settled
+    at: float  # monotonic time of the hand-over, for the batch deadline
+    on_acked: Callable[[], None] | None  # advances the object's checkpoint once the batch is safe
 
 
 @dataclass(eq=False)
@@ -21,79 +44,169 @@ class InFlight:
     message_id: str
     receipt_handle: str
     receive_count: int
+    body: str
     received_at: float = field(default_factory=time.monotonic)
     visible_until: float = 0.0  # monotonic time the current visibility timeout ends
-    pending: set[int] = field(default_factory=set)  # batch ids not yet acknowledged
-    sealed: bool = False  # no more batches will come
-    spooled: bool = False  # some batch is in emergency persistence rather than delivered
-    on_batch_acked: dict[int, Callable[[Ack], None]] = field(default_factory=dict)
+    stage: Stage = Stage.RECEIVED
+    pending: dict[int, Handed] = field(default_factory=dict)  # batch id -> batch not yet acknowledged
+    last_batch: int | None = None  # handed over last: the next one waits until it is settled
+    settled: bool = False  # the settlement was decided; nothing more is done for it
+    failure: BaseException | None = None  # why it was settled before its puller finished with it
+    source: str = ""  # what its puller is reading, for log lines
+
+
+Settle = Callable[[InFlight, Outcome, "BaseException | None"], None]
+
+
+class BatchFailed(RetryableError):
+    """The output process could neither deliver nor spool a batch."""
+
+
+class BatchOverdue(RetryableError):
+    """A batch was not settled within the batch deadline."""
 
 
 class MessageTracker:
-    def __init__(self, *, on_complete: Callable[[InFlight], None]) -> None:
-        self._on_complete = on_complete
+    def __init__(self, *, settle: Settle, budget: ByteBudget) -> None:
+        self._settle = settle
+        self._budget = budget
         self._lock = threading.Lock()
-        self._acked = threading.Condition(self._lock)
-        self._messages: dict[str, InFlight] = {}
+        self._changed = threading.Condition(self._lock)
+        self._messages: dict[str, InFlight] = {}  # receipt handle -> message in hand
         self._by_batch: dict[int, InFlight] = {}
+        self.last_settlement = time.monotonic()
 
-    def open(self, message_id: str, receipt_handle: str, *, receive_count: int, visibility_seconds: int) -> InFlight:
-        inflight = InFlight(message_id, receipt_handle, receive_count)
+    # -- a message's life ------------------------------------------------------------------------------------
+
+    def receive(self, message: dict[str, Any], *, visibility_seconds: int) -> InFlight:
+        attributes = message.get("Attributes", {})
+        inflight = InFlight(
+            message_id=message["MessageId"],
+            receipt_handle=message["ReceiptHandle"],
+            receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+            body=message.get("Body", ""),
+        )
         inflight.visible_until = inflight.received_at + visibility_seconds
         with self._lock:
-            self._messages[receipt_handle] = inflight
+            if not self._messages:  # the stall clock starts with the first message in hand
+                self.last_settlement = time.monotonic()
+            self._messages[inflight.receipt_handle] = inflight
+            self._changed.notify_all()
         return inflight
 
-    def add_batch(self, inflight: InFlight, batch_id: int, on_acked: Callable[[Ack], None] | None = None) -> None:
+    def start(self, inflight: InFlight) -> None:
         with self._lock:
-            inflight.pending.add(batch_id)
+            inflight.stage = Stage.STARTED
+
+    def hand_over(self, inflight: InFlight, batch_id: int, *, size: int, on_acked: Callable[[], None] | None) -> None:
+        """Register a batch of the message (its bytes already taken from the budget)."""
+        with self._lock:
+            inflight.pending[batch_id] = Handed(size, time.monotonic(), on_acked)
+            inflight.last_batch = batch_id
             self._by_batch[batch_id] = inflight
-            if on_acked is not None:
-                inflight.on_batch_acked[batch_id] = on_acked
 
     def seal(self, inflight: InFlight) -> None:
-        """Every batch of the message was handed over; it completes when they are all acknowledged."""
+        """Every batch of the message was handed over; it is delivered once they are all acknowledged."""
         with self._lock:
-            inflight.sealed = True
-            done = not inflight.pending and self._messages.pop(inflight.receipt_handle, None) is not None
+            inflight.stage = Stage.SEALED
+            done = not inflight.pending and self._claim(inflight)
         if done:
-            self._on_complete(inflight)
+            self._settle(inflight, Outcome.DELIVERED, None)
 
-    def abandon(self, inflight: InFlight) -> None:
-        """Forget the message without completing it: it stays in SQS and comes back."""
+    def fail(self, inflight: InFlight, outcome: Outcome, exc: BaseException | None) -> bool:
+        """Settle the message as `outcome`, unless it already was; True when this call settled it."""
         with self._lock:
-            self._messages.pop(inflight.receipt_handle, None)
-            for batch_id in inflight.pending:
-                self._by_batch.pop(batch_id, None)
-            inflight.pending.clear()
+            claimed = self._claim(inflight)
+            if claimed:
+                inflight.failure = exc
+        if claimed:
+            self._settle(inflight, outcome, exc)
+        return claimed
+
+    # -- acknowledgements and deadlines ----------------------------------------------------------------------
 
     def acknowledge(self, ack: Ack) -> None:
         with self._lock:
             inflight = self._by_batch.pop(ack.batch_id, None)
-            if inflight is None:
+            handed = inflight.pending.pop(ack.batch_id, None) if inflight else None
+            if inflight is None or handed is None:
                 return
-            inflight.pending.discard(ack.batch_id)
-            inflight.spooled |= ack.spooled
-            callback = inflight.on_batch_acked.pop(ack.batch_id, None)
-            done = inflight.sealed and not inflight.pending
-            if done:
-                self._messages.pop(inflight.receipt_handle, None)
-            self._acked.notify_all()
-        if callback is not None:
-            callback(ack)
-        if done:
-            self._on_complete(inflight)
+            self._budget.release(handed.size)
+            self.last_settlement = time.monotonic()
+            delivered = ack.settled and inflight.stage is Stage.SEALED and not inflight.pending
+            done = delivered and self._claim(inflight)
+            self._changed.notify_all()
+        if ack.settled and handed.on_acked is not None:
+            try:
+                handed.on_acked()
+            except Exception:  # a checkpoint that cannot advance costs duplicates later, never this delivery
+                log.exception("Could not record the delivery of batch %d", ack.batch_id)
+        if not ack.settled:
+            self.fail(inflight, Outcome.RETRYABLE, BatchFailed(f"batch {ack.batch_id} could not be delivered"))
+        elif done:
+            self._settle(inflight, Outcome.DELIVERED, None)
 
-    def wait_acknowledged(self, batch_id: int, timeout: float) -> bool:
-        """Block until `batch_id` is acknowledged (or forgotten with its message); False on timeout."""
-        with self._acked:
-            return self._acked.wait_for(lambda: batch_id not in self._by_batch, timeout)
+    def fail_overdue(self, deadline_seconds: float) -> None:
+        """Fail the messages of batches handed over more than `deadline_seconds` ago and still not settled."""
+        horizon = time.monotonic() - deadline_seconds
+        with self._lock:
+            overdue = [(batch_id, m) for batch_id, m in self._by_batch.items() if m.pending[batch_id].at < horizon]
+            for batch_id, _ in overdue:
+                self._forget(batch_id)
+        for batch_id, inflight in overdue:
+            reason = f"batch {batch_id} not settled within {deadline_seconds:.0f} s"
+            self.fail(inflight, Outcome.RETRYABLE, BatchOverdue(reason))
 
-    def in_flight(self) -> list[InFlight]:
+    def fail_all(self, exc: BaseException) -> int:
+        """Fail every message waiting for a batch (the output process is gone: no acknowledgement will come)."""
+        with self._lock:
+            waiting = {id(m): m for m in self._by_batch.values()}
+            for batch_id in list(self._by_batch):
+                self._forget(batch_id)
+        for inflight in waiting.values():
+            self.fail(inflight, Outcome.RETRYABLE, exc)
+        return len(waiting)
+
+    def wait_settled(self, batch_id: int, timeout: float) -> bool:
+        """Block until `batch_id` is settled or forgotten; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: batch_id not in self._by_batch, timeout)
+
+    # -- what is in hand -------------------------------------------------------------------------------------
+
+    def in_hand(self) -> list[InFlight]:
         with self._lock:
             return list(self._messages.values())
 
-    def waiting(self) -> int:
-        """Sealed messages still waiting for acknowledgements."""
+    def count(self, *stages: Stage) -> int:
         with self._lock:
-            return sum(1 for inflight in self._messages.values() if inflight.sealed)
+            return sum(1 for inflight in self._messages.values() if inflight.stage in stages)
+
+    def wait_for_room(self, limit: int, timeout: float) -> int:
+        """Wait until fewer than `limit` messages wait for or occupy a puller; the room left (0 on timeout)."""
+
+        def room() -> int:
+            busy = sum(1 for m in self._messages.values() if m.stage is not Stage.SEALED)
+            return limit - busy
+
+        with self._changed:
+            self._changed.wait_for(lambda: room() > 0, timeout)
+            return max(0, room())
+
+    # -- internals (under the lock) --------------------------------------------------------------------------
+
+    def _claim(self, inflight: InFlight) -> bool:
+        """Mark the message settled; False when it already was."""
+        if inflight.settled:
+            return False
+        inflight.settled = True
+        self._messages.pop(inflight.receipt_handle, None)
+        self.last_settlement = time.monotonic()
+        self._changed.notify_all()
+        return True
+
+    def _forget(self, batch_id: int) -> None:
+        inflight = self._by_batch.pop(batch_id)
+        handed = inflight.pending.pop(batch_id)
+        self._budget.release(handed.size)
+        self._changed.notify_all()

@@ -1,6 +1,6 @@
-"""Keep messages that are still being worked on invisible: extend each at half its visibility timeout, so
-another collector sharing the queue does not take it meanwhile. A message leaves the tracker when it is
-deleted or given up, and extending stops with it."""
+"""Keep every message in hand invisible until it is settled: extend each at half its visibility timeout, so another
+collector sharing the queue does not take it meanwhile - those received and still waiting for a puller included.
+A message leaves the tracker when it is settled, and extending stops with it."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class VisibilityKeeper(Worker):
         timeout = self.spec.sqs_visibility_timeout
         while not self.sleep(CHECK_SECONDS):
             now = time.monotonic()
-            due = [m for m in self.tracker.in_flight() if m.visible_until - now <= timeout / 2]
+            due = [m for m in self.tracker.in_hand() if m.visible_until - now <= timeout / 2]
             for start in range(0, len(due), SQS_BATCH_LIMIT):
                 self._extend(due[start : start + SQS_BATCH_LIMIT], timeout)
 

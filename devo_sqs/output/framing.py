@@ -31,8 +31,12 @@ class Framer:
         """All messages of one tag, framed and concatenated, ready for one socket write."""
         if not messages:
             return b""
-        header = b"%s%s %s %s: " % (PRIORITY, timestamp or syslog_timestamp(), self.host, tag.encode())
+        header = self.header(tag, timestamp=timestamp)
         if not self.octet_counting and b"\n" not in b"".join(messages):  # memchr: far cheaper than bytes.count
             return b"".join((header, (b"\n" + header).join(messages), b"\n"))
         size = len(header)
         return b"".join([b"%d %s%s" % (size + len(message), header, message) for message in messages])
+
+    def header(self, tag: str, *, timestamp: bytes | None = None) -> bytes:
+        """What precedes every message of `tag`: `<14>MMM dd HH:MM:SS host tag: `."""
+        return b"%s%s %s %s: " % (PRIORITY, timestamp or syslog_timestamp(), self.host, tag.encode())

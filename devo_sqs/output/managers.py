@@ -1,6 +1,7 @@
 """Sender managers: `standard` (collected events), `lookup` (lookup tables), `internal` (the collector's own
-events). Each has a channel per configured output, drained by that output's delivery threads. A batch is
-done when every output confirmed it; only then is its acknowledgement sent back to the input side.
+events). Each has a channel per configured output, drained by that output's delivery threads. A batch is settled
+when every output settled it: delivered by all, or spooled by some and delivered by the rest; it fails as soon as
+one output fails it. Only then is its verdict sent back to the input side.
 """
 
 from __future__ import annotations
@@ -9,45 +10,66 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from devo_sqs.config.models import ConsoleOutput, DevoOutput, SyslogOutput
+from devo_sqs.config.models import ConsoleOutput, DevoOutput, RelpOutput, SyslogOutput
 from devo_sqs.lifecycle import Worker
-from devo_sqs.messages import Ack, Batch, Kind
+from devo_sqs.messages import Ack, Batch, Kind, Verdict
 from devo_sqs.output.delivery import DeliveryThread, Outcomes
 from devo_sqs.output.framing import Framer
 from devo_sqs.output.senders.base import Sender
 from devo_sqs.output.senders.console import ConsoleSender
+from devo_sqs.output.senders.relp import RelpSender
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
-from devo_sqs.output.stats import DeliveryStats
+from devo_sqs.output.stats import DeliveryStats, QueueWaits
+from devo_sqs.output.timed_queue import TimedQueue
+from devo_sqs.output.window import ReplayWindow
 from devo_sqs.persistence.spool import Spool
 
 log = logging.getLogger(__name__)
 
-OutputSpec = ConsoleOutput | SyslogOutput | DevoOutput
+OutputSpec = ConsoleOutput | SyslogOutput | DevoOutput | RelpOutput
 CHANNEL_BATCHES = 4
 SENDER_CLASS = {
     "console": "ConsoleSender",
     "relay": "SyslogSender",
     "syslog": "SyslogSender",
     "devo_platform": "DevoSender",
+    "relp": "RelpSender",
 }
 
 
 def build_sender(spec: OutputSpec, *, compressed: bool) -> Sender:
     """A sender for one connection of `spec`; sockets and TLS contexts are made here, in the output process."""
     if isinstance(spec, ConsoleOutput):
-        return ConsoleSender()
+        return ConsoleSender(Framer())
     context = tls_context(chain=spec.chain, cert=spec.cert, key=spec.key) if spec.uses_tls else None
+    if isinstance(spec, RelpOutput):
+        return RelpSender(
+            address=spec.address,
+            port=spec.port,
+            tls=context,
+            window_frames=spec.window_size_in_frames,
+            max_age_seconds=spec.connection_max_age_in_sec,
+        )
     return SyslogSender(
         address=spec.address,
         port=spec.port,
+        framer=Framer(octet_counting=spec.multiline),
         tls=context,
         compressed=compressed,
         max_age_seconds=spec.connection_max_age_in_sec,
     )
+
+
+def build_window(spec: OutputSpec, connections: int) -> ReplayWindow | None:
+    """Plain syslog outputs keep a replay window; RELP's acknowledgements and the console need none."""
+    if not isinstance(spec, SyslogOutput | DevoOutput):
+        return None
+    return ReplayWindow(max_bytes=spec.replay_window_bytes // connections, seconds=spec.replay_window_seconds)
 
 
 class SenderManager:
@@ -61,21 +83,27 @@ class SenderManager:
         spool_dir: Path | None = None,
         spool_max_bytes: int = 1 << 30,
         draining: Callable[[], bool] = lambda: False,
+        hurry: Callable[[], bool] = lambda: False,
     ) -> None:
         self.kind = kind
         self.group = f"{kind}_senders"
         self.stats = DeliveryStats(kind.capitalize())
+        self.waits = QueueWaits()
         self._on_ack = on_ack
         self._lock = threading.Lock()
-        self._remaining: dict[int, tuple[int, bool]] = {}  # batch id -> (outputs still to settle, spooled)
+        self._remaining: dict[int, tuple[int, bool]] = {}  # batch id -> (outputs still to settle, spooled by one)
         self.channels: dict[str, queue.Queue[Batch]] = {}
         self.spools: dict[str, Spool] = {}
         self.threads: list[DeliveryThread] = []
         outcomes = Outcomes(
-            confirmed=self._confirmed, spooled=self._spooled, abandoned=self._abandoned, replayed=self._replayed
+            confirmed=self._confirmed,
+            spooled=self._spooled,
+            failed=self._failed,
+            replayed=self._replayed,
+            resent=self._resent,
         )
         for output_name, spec in outputs.items():
-            channel: queue.Queue[Batch] = queue.Queue(maxsize=CHANNEL_BATCHES)
+            channel: queue.Queue[Batch] = TimedQueue(CHANNEL_BATCHES, on_wait=self.waits.observe)
             self.channels[output_name] = channel
             spool = None
             if spool_dir is not None and not isinstance(spec, ConsoleOutput):
@@ -89,12 +117,13 @@ class SenderManager:
                     DeliveryThread(
                         name=f"{SENDER_CLASS[spec.type]}({self.group},{output_name}_{index})",
                         sender=build_sender(spec, compressed=compressed),
-                        framer=Framer(octet_counting=getattr(spec, "multiline", False)),
                         channel=channel,
                         outcomes=outcomes,
                         spool=spool,
+                        window=build_window(spec, connections),
                         retry_window_seconds=getattr(spec, "spool_after_in_sec", 10.0),
                         draining=draining,
+                        hurry=hurry,
                     )
                 )
 
@@ -110,17 +139,20 @@ class SenderManager:
         for thread in self.threads:
             thread.start()
 
-    def submit(self, batch: Batch, *, stopping: Callable[[], bool] = lambda: False) -> bool:
-        """Hand `batch` to every output (blocks while they are full); False if `stopping` became true first."""
+    def submit(self, batch: Batch, *, timeout: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Hand `batch` to every output, waiting up to `timeout` while they are full. False (and the batch failed)
+        when there was no room in time or `cancelled()` became true."""
         with self._lock:
             self._remaining[batch.batch_id] = (len(self.channels), False)
+        deadline = time.monotonic() + timeout
         for channel in self.channels.values():
             while True:
                 try:
-                    channel.put(batch, timeout=0.5)
+                    channel.put(batch, timeout=0.2)
                     break
                 except queue.Full:
-                    if stopping():
+                    if cancelled() or time.monotonic() >= deadline:
+                        self._failed(batch)
                         return False
         return True
 
@@ -139,8 +171,9 @@ class SenderManager:
             thread.stop()
 
     def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         for spool in self.spools.values():
             spool.close()
 
@@ -150,6 +183,10 @@ class SenderManager:
     def spooled_batches(self) -> int:
         return sum(len(spool) for spool in self.spools.values())
 
+    @property
+    def spool_failing(self) -> bool:
+        return any(thread.spool_failing for thread in self.threads)
+
     def snapshot(self) -> dict[str, Any]:
         """Counters for the parent: delivered records by tag, spooled records, queues, per-connection state."""
         return {
@@ -157,6 +194,8 @@ class SenderManager:
             "queue_batches": self.queue_size(),
             "spool_batches": self.spooled_batches(),
             "spool_bytes": sum(spool.size_bytes for spool in self.spools.values()),
+            "spool_failing": self.spool_failing,
+            "enqueued_seconds": self.waits.histogram(),
             "connections": {
                 thread.name: {
                     "reconnects": thread.reconnects,
@@ -171,7 +210,8 @@ class SenderManager:
         lines = [
             f"Number of available senders: {len(self.threads)}, "
             f"sender manager internal queue size: {self.queue_size()}, "
-            f"emergency persistence: {self.spooled_batches()} batch(es)"
+            f"emergency persistence: {self.spooled_batches()} batch(es)",
+            self.waits.report_line(),
         ]
         for thread in self.threads:
             status = (
@@ -181,6 +221,8 @@ class SenderManager:
             lines.append(f"Sender: {thread.name}, status: {status}")
         lines.append(self.stats.report_line())
         return lines
+
+    # -- outcomes from the delivery threads ------------------------------------------------------------------
 
     def _confirmed(self, batch: Batch) -> None:
         self._settle(batch, spooled=False)
@@ -192,15 +234,19 @@ class SenderManager:
     def _replayed(self, batch: Batch) -> None:
         self.stats.delivered(batch.groups)
 
-    def _abandoned(self, batch: Batch) -> None:
-        log.warning(
-            "Batch %d from %s not delivered (stopping); it will be collected again", batch.batch_id, batch.source
-        )
+    def _resent(self, batch: Batch) -> None:
+        self.stats.resent(batch.record_count)
+
+    def _failed(self, batch: Batch) -> None:
         with self._lock:
-            self._remaining.pop(batch.batch_id, None)
+            if self._remaining.pop(batch.batch_id, None) is None:
+                return
+        log.warning("Batch %d from %s not delivered; it will be collected again", batch.batch_id, batch.source)
+        if batch.batch_id >= 0:
+            self._on_ack(Ack(batch_id=batch.batch_id, verdict=Verdict.FAILED))
 
     def _settle(self, batch: Batch, *, spooled: bool) -> None:
-        """Count one output done with `batch`; acknowledge it when it was the last."""
+        """Count one output done with `batch`; send its verdict when it was the last."""
         with self._lock:
             entry = self._remaining.get(batch.batch_id)
             if entry is None:
@@ -213,7 +259,7 @@ class SenderManager:
         if not any_spooled:
             self.stats.delivered(batch.groups)
         if batch.batch_id >= 0:
-            self._on_ack(Ack(batch_id=batch.batch_id, spooled=any_spooled))
+            self._on_ack(Ack(batch_id=batch.batch_id, verdict=Verdict.SPOOLED if any_spooled else Verdict.DELIVERED))
 
 
 class ManagerMonitor(Worker):

@@ -5,7 +5,9 @@ prefix of an unfinished one; a crash duplicates at most the batches in flight fo
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +15,11 @@ import diskcache
 
 from devo_sqs.ingest.notifications import ObjectRef
 
+log = logging.getLogger(__name__)
+
 RETENTION_SECONDS = 14 * 24 * 3600  # SQS keeps a message at most 14 days
 DONE = -1
+COMPLAIN_SECONDS = 60.0
 
 
 def object_id(ref: ObjectRef) -> str:
@@ -24,13 +29,21 @@ def object_id(ref: ObjectRef) -> str:
 
 
 class DeliveryState:
+    """A state that cannot be read or written (a full or read-only volume) costs duplicates, never records: it is
+    then taken as empty, and one error line a minute says so."""
+
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._cache = diskcache.Cache(str(directory))
+        self._complained_at = -COMPLAIN_SECONDS
 
     def delivered_prefix(self, ref: ObjectRef) -> int | None:
         """Records of the object already delivered; None when the whole object was."""
-        value = self._cache.get(object_id(ref), 0)
+        try:
+            value = self._cache.get(object_id(ref), 0)
+        except Exception as exc:
+            self._complain("read", exc)
+            return 0
         return None if value == DONE else int(value)
 
     def checkpoint(self, ref: ObjectRef) -> Checkpoint | None:
@@ -39,7 +52,15 @@ class DeliveryState:
         return None if prefix is None else Checkpoint(self, object_id(ref), acked_until=prefix)
 
     def record(self, key: str, value: int) -> None:
-        self._cache.set(key, value, expire=RETENTION_SECONDS)
+        try:
+            self._cache.set(key, value, expire=RETENTION_SECONDS)
+        except Exception as exc:
+            self._complain("written", exc)
+
+    def _complain(self, what: str, exc: Exception) -> None:
+        if time.monotonic() - self._complained_at >= COMPLAIN_SECONDS:
+            self._complained_at = time.monotonic()
+            log.error("The delivery state cannot be %s (%s): objects may be collected again after a restart", what, exc)
 
     def close(self) -> None:
         self._cache.close()

@@ -20,16 +20,25 @@ BAD_CONFIG = {
             "base_url": "http://127.0.0.1:{port}/123456789012/q",
             "endpoint_url": "http://127.0.0.1:{port}",
             "sqs_visibility_timeout": 5,
-            "services": {"aws_sqs_vpc": {"routing_template": "one"}, "mine": {"file_format": {"type": "nope"}}},
+            "services": {
+                "aws_sqs_vpc": {
+                    "routing_template": "one",
+                    "line_filter_rules": [[{"source": "record", "key": "action", "type": "match", "value": "REJECT"}]],
+                },
+                "mine": {"file_format": {"type": "nope"}},
+            },
         }
     },
 }
 BAD_CONFIG_PROBLEMS = [
     "globals.gc_period_in_sec: Input should be greater than or equal to 1",
     "outputs.devo: devo_platform needs chain, cert and key for mutual TLS; missing: chain, key",
+    "outputs.devo.cert: file not found: x.crt",
     "inputs.sqs_collector.sqs_visibility_timeout: Input should be greater than or equal to 10",
     "inputs.sqs_collector.services.aws_sqs_vpc: "
     "routing_template 'one' must give at least 2 non-empty dot-separated levels",
+    "inputs.sqs_collector.services.aws_sqs_vpc.line_filter_rules.0.0.key: "
+    "record variable 'action' is not defined in record_field_mapping (none defined)",
     "inputs.sqs_collector.services.mine.file_format.type: unknown processor 'nope'; known: line_split_processor, "
     "separated_json_processor, unseparated_json_processor, single_json_object_processor, json_array_processor, "
     "json_line_arrays_processor, text_file_processor, vpc_flow_processor, aws_access_logs_processor, "

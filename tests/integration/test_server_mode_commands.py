@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import yaml
+
+from devo_sqs.heartbeat import write
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/devo-logs"
 
@@ -106,13 +109,11 @@ def test_health_without_config_checks_the_heartbeat_in_the_merged_state_director
     assert missing.stderr == (
         f"Unhealthy: no heartbeat at {heartbeat} (the collector is not running, or not started yet)\n"
     )
-    heartbeat.parent.mkdir()
-    heartbeat.touch()
+    write(heartbeat, [])
     ten_seconds_ago = time.time() - 10
     os.utime(heartbeat, (ten_seconds_ago, ten_seconds_ago))
     fresh = devo_sqs("health", "--max-age-seconds", "30", env=env)
-    assert (fresh.returncode, fresh.stdout, fresh.stderr) == (
-        0,
-        f"Healthy: heartbeat {heartbeat} is 10 s old (limit 30 s)\n",
-        "",
-    )
+    assert (fresh.returncode, fresh.stderr) == (0, "")
+    # The command's own start-up (a second or more on a busy machine) adds to the 10 s.
+    age = re.fullmatch(rf"Healthy: heartbeat {re.escape(str(heartbeat))} is (\d+) s old \(limit 30 s\)\n", fresh.stdout)
+    assert age is not None and int(age.group(1)) >= 10, fresh.stdout

@@ -1,7 +1,8 @@
 """docs/aws-setup.md cannot drift from the code: every JSON block parses, every policy is a 2012-10-17 policy,
-the collector's identity policies allow every AWS call devo_sqs/ingest makes (found by reading the code, mapped
-to IAM actions through botocore's service models), the trust policy demands the external id, and every
-`file://` the commands use is a document of the page or a file the commands write."""
+the collector's identity policies allow every AWS call devo_sqs/ingest makes and the backfill policy every call
+devo_sqs/backfill makes (found by reading the code, mapped to IAM actions through botocore's service models), the
+trust policy demands the external id, and every `file://` the commands use is a document of the page or a file
+the commands write."""
 
 from __future__ import annotations
 
@@ -45,7 +46,11 @@ def actions(statement: dict[str, Any]) -> set[str]:
 
 
 def calls_in_ingest() -> set[tuple[str, str]]:
-    """(service, operation) of every boto3 client method devo_sqs/ingest calls."""
+    return calls_in("ingest")
+
+
+def calls_in(package: str) -> set[tuple[str, str]]:
+    """(service, operation) of every boto3 client method devo_sqs/<package> calls."""
     session = botocore.session.get_session()
     operations = {
         (xform_name(operation), service, operation)
@@ -54,24 +59,28 @@ def calls_in_ingest() -> set[tuple[str, str]]:
     }
     called = {
         name
-        for path in (ROOT / "devo_sqs" / "ingest").rglob("*.py")
+        for path in (ROOT / "devo_sqs" / package).rglob("*.py")
         for name in re.findall(r"\.(\w+)\(", path.read_text())
     }
     return {(service, operation) for method, service, operation in operations if method in called}
 
 
+S3_ACTIONS = {"ListObjectsV2": "ListBucket"}  # S3 operations authorized by an action of another name
+
+
 def iam_actions(calls: set[tuple[str, str]]) -> set[str]:
     """SQS authorizes its batch calls with the single-message action (DeleteMessageBatch -> sqs:DeleteMessage)."""
     return {
-        f"{service}:{operation.removesuffix('Batch') if service == 'sqs' else operation}"
+        f"{service}:{operation.removesuffix('Batch') if service == 'sqs' else S3_ACTIONS.get(operation, operation)}"
         for service, operation in calls
     }
 
 
 def test_every_json_block_parses_and_has_a_file_name() -> None:
-    assert len(BLOCKS) == DOC.count("```json") == 11
+    assert len(BLOCKS) == DOC.count("```json") == 12
     assert sorted(DOCUMENTS) == [
         "assume-role-policy.json",
+        "backfill-policy.json",
         "collector-policy.json",
         "eventbridge-pattern.json",
         "notification-sns.json",
@@ -86,7 +95,7 @@ def test_every_json_block_parses_and_has_a_file_name() -> None:
 
 
 def test_every_policy_is_a_2012_10_17_policy_of_allow_statements() -> None:
-    assert len(POLICIES) == 7
+    assert len(POLICIES) == 8
     for name, policy in POLICIES.items():
         assert policy["Version"] == "2012-10-17", name
         assert all(statement["Effect"] == "Allow" for statement in statements(policy)), name
@@ -96,7 +105,6 @@ def test_the_code_makes_exactly_the_calls_the_page_explains() -> None:
     assert calls_in_ingest() == {
         ("sqs", "ReceiveMessage"),
         ("sqs", "DeleteMessageBatch"),
-        ("sqs", "ChangeMessageVisibility"),
         ("sqs", "ChangeMessageVisibilityBatch"),
         ("sqs", "GetQueueAttributes"),
         ("s3", "GetObject"),
@@ -129,6 +137,14 @@ def test_the_collector_policy_alone_covers_the_queue_the_objects_and_kms_and_not
     }
     assert allowed - needed == {"kms:Decrypt", "s3:ListBucket"}  # SSE-KMS; NoSuchKey rather than AccessDenied
     assert needed <= allowed
+
+
+def test_the_backfill_lists_the_bucket_and_sends_to_the_queue_and_its_policy_allows_exactly_that() -> None:
+    calls = calls_in("backfill")
+    assert calls == {("s3", "ListObjectsV2"), ("sqs", "SendMessageBatch")}
+    backfill = POLICIES["backfill-policy.json"]
+    allowed = set().union(*(actions(statement) for statement in statements(backfill)))
+    assert allowed == iam_actions(calls) == {"s3:ListBucket", "sqs:SendMessage"}
 
 
 def test_the_cross_account_trust_policy_demands_the_external_id() -> None:

@@ -42,9 +42,11 @@ def test_the_entrypoint_execs_the_console_script_with_run_and_the_config_file() 
 
 
 def test_the_health_check_runs_the_health_command_on_the_same_config() -> None:
-    options, _, shell_command = last(IMAGE, "HEALTHCHECK").args.partition(" CMD ")
+    options, _, health_command = last(IMAGE, "HEALTHCHECK").args.partition(" CMD ")
     assert options.split() == ["--interval=30s", "--timeout=10s", "--start-period=60s", "--retries=3"]
-    argv = shlex.split(shell_command)
+    shell, flag, script = command(health_command)
+    assert (shell, flag) == ("sh", "-c")
+    argv = shlex.split(script)
     assert argv == ["devo-sqs", "health", "$CONFIG_FILE", "||", "exit", "1"]  # Docker reserves exit code 2
     assert argv[0] in console_scripts()
     args = build_parser().parse_args(with_env(argv[1:3]))
@@ -78,6 +80,19 @@ def test_what_the_build_copies_exists_and_is_not_kept_out_by_dockerignore() -> N
         words = instruction.args.split()
         if instruction.name == "COPY" and not words[0].startswith("--from="):
             copied += words[:-1]
-    assert copied == ["setup.cfg", "pyproject.toml", "README.md", "devo_sqs"]
+    assert copied == ["requirements/runtime.txt", "setup.cfg", "pyproject.toml", "README.md", "devo_sqs"]
     assert [source for source in copied if not (ROOT / source).exists()] == []
     assert set(copied) <= sent
+
+
+def test_python_packages_come_only_from_the_hashed_runtime_lock() -> None:
+    installs = [shlex.split(run.args) for run in PARSED if run.name == "RUN" and "pip install" in run.args]
+    assert [argv[argv.index("install") + 1 :] for argv in installs] == [
+        ["--require-hashes", "-r", "requirements/runtime.txt"],
+        ["--no-deps", "--no-build-isolation", ".", "&&", "/opt/devo-sqs/bin/devo-sqs", "--version"],
+    ]
+    lock = (ROOT / "requirements" / "runtime.txt").read_text()
+    pinned = [line for line in lock.splitlines() if line[:1].isalnum()]
+    assert pinned and all("==" in line and line.endswith(" \\") for line in pinned)  # a hash on the next line
+    build_backend = {line.partition("==")[0] for line in pinned} & {"setuptools", "wheel"}
+    assert build_backend == {"setuptools", "wheel"}  # so --no-build-isolation fetches nothing unpinned

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from devo_sqs.cli import build_parser
-from devo_sqs.collector import JOIN_SECONDS
+from devo_sqs.collector import STOP_BUDGET_SECONDS
 from devo_sqs.config.loader import parse_config, yaml_load
 from devo_sqs.config.models import DevoOutput
 from tests.support.dockerfile import ROOT, console_scripts, env_pairs, final_stage, instructions, volumes
@@ -135,9 +135,8 @@ def test_the_config_map_holds_a_valid_config_whose_paths_are_on_the_mounts() -> 
 
 
 def test_the_pod_has_time_to_drain_before_it_is_killed() -> None:
-    collector_stop_seconds = 2 * (JOIN_SECONDS + 2)  # input, then output: join, then kill and join 2 s
-    assert collector_stop_seconds == 30
-    assert POD["terminationGracePeriodSeconds"] > collector_stop_seconds
+    assert STOP_BUDGET_SECONDS == 30  # input, then output, each killed at its deadline: the README's budget
+    assert POD["terminationGracePeriodSeconds"] > STOP_BUDGET_SECONDS
 
 
 def test_keda_scales_the_workload_on_the_queue_the_config_reads() -> None:

@@ -33,10 +33,11 @@ def test_sender_statistics_lines_match_what_operators_watch() -> None:
     outputs = {"relay": SyslogOutput(type="relay", address="127.0.0.1", port=9, concurrent_connections=2)}
     manager = SenderManager("standard", outputs, on_ack=lambda ack: None)
     manager.stats.delivered([("a.b", [b"1", b"2"]), ("c.d", [b"3"])])
-    first, *senders, totals = manager.status_lines()
+    first, waited, *senders, totals = manager.status_lines()
     assert first == (
         "Number of available senders: 2, sender manager internal queue size: 0, emergency persistence: 0 batch(es)"
     )
+    assert waited == "enqueued_elapsed_times_in_seconds_stats: {}"  # nothing went through a queue
     assert senders == [
         f'Sender: SyslogSender(standard_senders,relay_{n}), status: {{"internal_queue_size": 0, '
         '"is_connection_open": False, "output_down": False, "reconnects": 0}'

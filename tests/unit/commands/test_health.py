@@ -1,5 +1,6 @@
-"""`devo-sqs health`: healthy while `<state dir>/heartbeat` (touched by the running collector every 10 s) is
-fresher than the limit; one clear line and a non-zero exit otherwise."""
+"""`devo-sqs health`: healthy while `<state dir>/heartbeat` (written by the running collector every 5 s) is fresher
+than the limit and lists no problem; one clear line and a non-zero exit otherwise. What the collector lists as
+problems is decided by devo_sqs/heartbeat.py (tested in tests/unit/test_heartbeat.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from devo_sqs.cli import main
 from devo_sqs.commands.health import verdict
+from devo_sqs.heartbeat import write
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/logs"
 
@@ -26,10 +28,9 @@ def config_file(tmp_path: Path, state_dir: Path) -> Path:
     return path
 
 
-def beat(state_dir: Path, *, seconds_ago: float) -> Path:
-    state_dir.mkdir(parents=True, exist_ok=True)
+def beat(state_dir: Path, *, seconds_ago: float, problems: tuple[str, ...] = ()) -> Path:
     heartbeat = state_dir / "heartbeat"
-    heartbeat.touch()
+    write(heartbeat, list(problems))
     then = time.time() - seconds_ago
     os.utime(heartbeat, (then, then))
     return heartbeat
@@ -46,7 +47,7 @@ def test_a_stale_heartbeat_is_unhealthy(tmp_path: Path, capsys: pytest.CaptureFi
     state = tmp_path / "state"
     heartbeat = beat(state, seconds_ago=120)
     assert main(["health", str(config_file(tmp_path, state))]) == 1
-    line = f"Unhealthy: heartbeat {heartbeat} is 120 s old (limit 60 s): a collector process is stuck or gone\n"
+    line = f"Unhealthy: heartbeat {heartbeat} is 120 s old (limit 60 s): the collector is stuck or gone\n"
     assert capsys.readouterr() == ("", line)
 
 
@@ -64,6 +65,25 @@ def test_no_heartbeat_means_the_collector_is_not_running(tmp_path: Path, capsys:
     assert main(["health", str(config_file(tmp_path, state))]) == 1
     line = f"Unhealthy: no heartbeat at {state / 'heartbeat'} (the collector is not running, or not started yet)\n"
     assert capsys.readouterr() == ("", line)
+
+
+def test_a_fresh_heartbeat_with_problems_is_unhealthy_and_says_them_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    beat(state, seconds_ago=1, problems=("the output process is down", "emergency persistence cannot be written"))
+    assert main(["health", str(config_file(tmp_path, state))]) == 1
+    line = "Unhealthy: the output process is down; emergency persistence cannot be written\n"
+    assert capsys.readouterr() == ("", line)
+
+
+def test_a_file_that_is_no_heartbeat_is_unhealthy(tmp_path: Path) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    heartbeat.write_text("touched by something else")
+    assert verdict(heartbeat, max_age_seconds=60, now=time.time()) == (
+        False,
+        f"Unhealthy: {heartbeat} is not a heartbeat written by devo-sqs",
+    )
 
 
 def test_a_heartbeat_from_the_future_counts_as_fresh(tmp_path: Path) -> None:

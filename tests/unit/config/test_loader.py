@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devo_sqs.config.loader import load_config, merge_service, parse_config
-from devo_sqs.config.models import DevoOutput, SyslogOutput
+from devo_sqs.config.models import DevoOutput, RelpOutput, SyslogOutput
 from devo_sqs.errors import ConfigError
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/logs"
@@ -82,7 +82,7 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
     assert problems(document) == [
         "globals.bogus: unknown key",
         "outputs.devo: devo_platform needs chain, cert and key for mutual TLS; missing: chain, cert, key",
-        "outputs.relay.type: unknown type 'syslg'; known: console, relay, syslog, devo_platform",
+        "outputs.relay.type: unknown type 'syslg'; known: console, relay, syslog, devo_platform, relp",
         "inputs.sqs_collector.id: String should match pattern '^[A-Za-z0-9_-]{1,64}$'",
         "inputs.sqs_collector.base_url: 'nope' is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)",
         "inputs.sqs_collector.sqs_wait_timeout: Input should be less than or equal to 20",
@@ -177,6 +177,51 @@ def test_outputs_parse_into_typed_models_and_tls_follows_the_certificates() -> N
     assert isinstance(relay, SyslogOutput) and not relay.uses_tls
     assert isinstance(tls_relay, SyslogOutput) and tls_relay.uses_tls
     assert isinstance(devo, DevoOutput) and (devo.address, devo.port) == ("collector-eu.devo.io", 443)
+
+
+def test_a_relp_output_takes_its_window_and_tls_like_a_relay_and_rejects_syslog_only_keys() -> None:
+    config = parse_config(
+        {
+            "outputs": {
+                "relp": {"type": "relp", "address": "10.0.0.1", "port": 2514},
+                "relp_tls": {
+                    "type": "relp",
+                    "address": "relay.example",
+                    "port": 6514,
+                    "chain": "ca.pem",
+                    "cert": "c.crt",
+                    "key": "c.key",
+                    "window_size_in_frames": 4096,
+                    "concurrent_connections": 2,
+                },
+            },
+            **collector({"aws_sqs_vpc": {}}),
+        }
+    )
+    plain, tls = config.outputs.values()
+    assert isinstance(plain, RelpOutput) and not plain.uses_tls and plain.window_size_in_frames == 1024
+    assert (
+        isinstance(tls, RelpOutput)
+        and tls.uses_tls
+        and (tls.window_size_in_frames, tls.concurrent_connections)
+        == (
+            4096,
+            2,
+        )
+    )
+    assert problems(
+        {
+            "outputs": {
+                "a": {"type": "relp", "address": "x"},
+                "b": {"type": "relp", "address": "x", "port": 1, "multiline": True, "window_size_in_frames": 0},
+            },
+            **collector({"aws_sqs_vpc": {}}),
+        }
+    ) == [
+        "outputs.a.port: Field required",
+        "outputs.b.window_size_in_frames: Input should be greater than or equal to 1",
+        "outputs.b.multiline: unknown key",
+    ]
 
 
 def test_collector_server_job_layout_merges_global_overrides_and_defaults_to_console() -> None:

@@ -110,7 +110,7 @@ def test_every_problem_names_the_file_and_the_key_as_written_there(tmp_path: Pat
         f"{files.job}: global_overrides.gc_period_in_sec: Input should be greater than or equal to 1",
         f"{files.job}: global_overrides.bogus: unknown key",
         f"{files.collector}: outputs.relay.port: Input should be greater than or equal to 1",
-        f"{files.collector}: outputs.x.type: unknown type 'syslg'; known: console, relay, syslog, devo_platform",
+        f"{files.collector}: outputs.x.type: unknown type 'syslg'; known: console, relay, syslog, devo_platform, relp",
         f"{files.job}: inputs.sqs_collector.base_url: "
         "'nope' is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)",
     ]

@@ -30,13 +30,8 @@ def config(
     return parse_config(document)
 
 
-def unset_pullers(collector: CollectorConfig) -> CollectorConfig:
-    spec = collector.inputs.sqs_collector.model_copy(update={"puller_threads": None})
-    return collector.model_copy(update={"inputs": collector.inputs.model_copy(update={"sqs_collector": spec})})
-
-
 def test_the_defaults_keep_every_process_under_300_mib_with_16_pullers() -> None:
-    sizing = Sizing.of(unset_pullers(config()))
+    sizing = Sizing.of(config())  # puller_threads unset: adaptive, up to 16
     assert sizing.pullers == 16
     assert (sizing.batch_bytes, sizing.handover_bytes, sizing.largest_bytes) == (MIB, 32 * MIB, MIB)
     assert sizing.per_puller_bytes == 2 * MIB + MIB // 2 + 6 * MIB
@@ -55,7 +50,7 @@ def test_a_bigger_budget_gives_bigger_batches_and_the_output_side_warns_past_300
 
 
 def test_larger_records_and_documents_raise_the_worst_case_and_a_warning_says_so() -> None:
-    sizing = Sizing.of(config(puller_threads=16, limits={"max_record_bytes": 4 * MIB, "whole_document_bytes": 8 * MIB}))
+    sizing = Sizing.of(config(limits={"max_record_bytes": 4 * MIB, "whole_document_bytes": 8 * MIB}))
     assert (sizing.batch_bytes, sizing.largest_bytes) == (4 * MIB, 8 * MIB)
     assert sizing.input_bytes == 122 * MIB + 32 * MIB + 16 * (8 * MIB + MIB // 2 + 48 * MIB)
     assert sizing.lines()[-1] == "WARNING: above the 300.0 MiB the defaults keep each process under"
@@ -72,7 +67,7 @@ def test_validate_prints_the_worst_case_of_the_configuration_it_checks_as_yaml_c
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "config.json"
-    spec = {"id": "1", "base_url": QUEUE, "puller_threads": 16, "services": {"aws_sqs_vpc": {}}}
+    spec = {"id": "1", "base_url": QUEUE, "services": {"aws_sqs_vpc": {}}}
     path.write_bytes(orjson.dumps({"inputs": {"sqs_collector": spec}}))
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out

@@ -20,7 +20,11 @@ inputs:
     ack_messages: false
     services:
       custom_service:
-        file_format: {type: line_split_processor}
+        file_format: {type: line_split_processor, config: {json: true}}
+        record_field_mapping:
+          status: {keys: [status]}
+          enabled: {keys: [enabled]}
+          consent: {keys: [consent]}
         file_field_definitions:
           log_type: [{operator: split, on: /, element: 0}]
           answer: [{operator: replace, to_replace: on, replace_with: yes}]

@@ -44,3 +44,9 @@ def test_a_message_ending_in_a_newline_makes_the_run_octet_counted_and_empty_mes
     second = b"<14>Nov  6 09:01:02 h a.b: START RequestId: 1\n"
     assert framed == b"%d %s%d %s" % (len(first), first, len(second), second)
     assert Framer(hostname="h").frame_run("a.b", [b"", b"x"], timestamp=STAMP) == first + b"\n" + first + b"x\n"
+
+
+def test_the_header_is_what_precedes_each_message_of_a_tag() -> None:
+    framer = Framer(hostname="host1")
+    assert framer.header("my.app.x", timestamp=STAMP) == b"<14>Nov  6 09:01:02 host1 my.app.x: "
+    assert framer.frame_run("my.app.x", [b"m"], timestamp=STAMP) == framer.header("my.app.x", timestamp=STAMP) + b"m\n"
