@@ -29,17 +29,17 @@ class Limits(BaseModel):
         4 * MiB, ge=0, description="decoded bytes any object may reach, however small it is stored"
     )
     max_record_bytes: int = Field(
-        1 * MiB, ge=1 * KiB, le=64 * MiB, description="a longer record (line, JSON value, event, row) is malformed"
+        512 * KiB, ge=1 * KiB, le=64 * MiB, description="a longer record (line, JSON value, event, row) is malformed"
     )
     whole_document_bytes: int = Field(
-        1 * MiB,
+        512 * KiB,
         ge=0,
         le=64 * MiB,
         description="a JSON document (CloudTrail `Records`, a JSON array) up to this size is parsed in one call; "
         "a larger one is streamed record by record",
     )
     max_body_bytes: int = Field(
-        1 * MiB,
+        512 * KiB,
         ge=1 * KiB,
         le=64 * MiB,
         description="direct mode: a larger message body (or dict_processor object) is malformed",
@@ -48,7 +48,7 @@ class Limits(BaseModel):
         5000, ge=1, le=100_000, description="records one block, line or document yields before they are handed on"
     )
     parquet_slice_bytes: int = Field(
-        1 * MiB,
+        512 * KiB,
         ge=64 * KiB,
         le=64 * MiB,
         description="parquet rows are turned into records this many bytes at a time (by the size of their values)",

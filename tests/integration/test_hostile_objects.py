@@ -150,7 +150,7 @@ def test_run_ends_each_hostile_object_clearly_delivers_the_rest_and_stays_under_
         s3.put_object(Bucket="logs", Key=key, Body=getattr(hostile, name).read_bytes())
     good, by_tag = ndjson_object(0, 5000)
     s3.put_object(Bucket="logs", Key="app/good.json.gz", Body=good)
-    spec = input_config(queue.queue_url, moto.url, puller_threads=4, sqs_visibility_timeout=30)
+    spec = input_config(queue.queue_url, moto.url, sqs_visibility_timeout=30)
     spec["services"]["aws_sqs_waf"] = {"key_pattern": "^waf/"}
     config = {
         "globals": {"persistence": {"config": {"directory_name": str(tmp_path / "state")}}},

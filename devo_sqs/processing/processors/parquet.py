@@ -25,7 +25,7 @@ from devo_sqs.processing.processors.parquet_sizes import largest_row, row_sizes
 from devo_sqs.processing.processors.parquet_values import jsonable
 from devo_sqs.processing.records import ObjectContext, Records
 
-ROWS_PER_BATCH = 2000
+ROWS_PER_BATCH = 1024  # at ~350 bytes a row (VPC flow), a batch fits parquet_slice_bytes whole
 READ_BUFFER_BYTES = 1 << 20
 MATERIALIZED_VALUE_BYTES = 8  # the least a value read into memory takes
 

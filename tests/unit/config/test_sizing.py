@@ -33,8 +33,8 @@ def config(
 def test_the_defaults_keep_every_process_under_300_mib_with_16_pullers() -> None:
     sizing = Sizing.of(config())  # puller_threads unset: adaptive, up to 16
     assert sizing.pullers == 16
-    assert (sizing.batch_bytes, sizing.handover_bytes, sizing.largest_bytes) == (MIB, 32 * MIB, MIB)
-    assert sizing.per_puller_bytes == 2 * MIB + MIB // 2 + 6 * MIB
+    assert (sizing.batch_bytes, sizing.handover_bytes, sizing.largest_bytes) == (MIB, 32 * MIB, MIB // 2)
+    assert sizing.per_puller_bytes == 2 * MIB + MIB // 2 + 12 * (MIB // 2)
     assert sizing.input_bytes == 122 * MIB + 32 * MIB + 16 * sizing.per_puller_bytes == 290 * MIB
     assert sizing.output_bytes == 42 * MIB + 64 * MIB + MIB
     assert max(sizing.input_bytes, sizing.output_bytes, sizing.parent_bytes) < TARGET_BYTES
@@ -44,7 +44,7 @@ def test_the_defaults_keep_every_process_under_300_mib_with_16_pullers() -> None
 def test_a_bigger_budget_gives_bigger_batches_and_the_output_side_warns_past_300_mib() -> None:
     sizing = Sizing.of(config(puller_threads=2, globals_={"queue_max_size_in_mb": 128}))
     assert (sizing.pullers, sizing.batch_bytes) == (2, 4 * MIB)
-    assert sizing.input_bytes == 122 * MIB + 128 * MIB + 2 * (8 * MIB + MIB // 2 + 6 * MIB)
+    assert sizing.input_bytes == 122 * MIB + 128 * MIB + 2 * (8 * MIB + MIB // 2 + 12 * (MIB // 2))
     assert sizing.output_bytes == 42 * MIB + 256 * MIB + 4 * MIB
     assert any(line.startswith("WARNING") for line in sizing.lines())  # the output side: 302 MiB
 
@@ -52,7 +52,7 @@ def test_a_bigger_budget_gives_bigger_batches_and_the_output_side_warns_past_300
 def test_larger_records_and_documents_raise_the_worst_case_and_a_warning_says_so() -> None:
     sizing = Sizing.of(config(limits={"max_record_bytes": 4 * MIB, "whole_document_bytes": 8 * MIB}))
     assert (sizing.batch_bytes, sizing.largest_bytes) == (4 * MIB, 8 * MIB)
-    assert sizing.input_bytes == 122 * MIB + 32 * MIB + 16 * (8 * MIB + MIB // 2 + 48 * MIB)
+    assert sizing.input_bytes == 122 * MIB + 32 * MIB + 16 * (8 * MIB + MIB // 2 + 12 * 8 * MIB)
     assert sizing.lines()[-1] == "WARNING: above the 300.0 MiB the defaults keep each process under"
 
 
@@ -75,10 +75,10 @@ def test_validate_prints_the_worst_case_of_the_configuration_it_checks_as_yaml_c
     assert comments == [
         "# Worst-case memory of each process (README: Memory):",
         "#   InputProcess  290.0 MiB = 122.0 MiB baseline + 32.0 MiB hand-over budget + 16 pullers x 8.5 MiB "
-        "(2 x 1.0 MiB batch + 0.5 MiB decoding + 6 x 1.0 MiB largest record/document/slice)",
+        "(2 x 1.0 MiB batch + 0.5 MiB decoding + 12 x 0.5 MiB largest record/document/slice)",
         "#   OutputProcess 107.0 MiB = 42.0 MiB baseline + 2 x 32.0 MiB hand-over budget + 0.0 MiB replay windows "
         "+ 1.0 MiB being written",
         "#   parent        53.0 MiB baseline",
     ]
     resolved = yaml.safe_load(out.partition("\n")[2])
-    assert resolved["inputs"]["sqs_collector"]["limits"]["max_record_bytes"] == MIB
+    assert resolved["inputs"]["sqs_collector"]["limits"]["max_record_bytes"] == MIB // 2
