@@ -125,14 +125,14 @@ def _run(args: argparse.Namespace) -> int:
 def _run_collector(config: CollectorConfig) -> int:
     """Everything that must hold before the children start, then the collector until it stops."""
     from devo_sqs.collector import Collector
-    from devo_sqs.config.files import exposed_private_keys
+    from devo_sqs.config.advice import warnings
     from devo_sqs.metrics import MetricsServer, MetricsUnavailable
     from devo_sqs.persistence.permissions import StateDirectoryUnusable, secure_state_directory
 
     if not config.inputs.sqs_collector.enabled:
         log.warning("Input sqs_collector is disabled; nothing to do")
         return EXIT_OK
-    for warning in exposed_private_keys(config):
+    for warning in warnings(config):
         log.warning("%s", warning)
     try:  # before the children: a taken port or an unusable state directory stops everything here
         metrics = MetricsServer.bind(config.globals)

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from devo_sqs.cli import main
+from devo_sqs.config.advice import warnings
 from devo_sqs.config.loader import parse_config
 from devo_sqs.config.models import CollectorConfig
 from devo_sqs.config.sizing import TARGET_BYTES, Sizing
@@ -38,7 +39,7 @@ def test_the_defaults_keep_every_process_under_300_mib_with_16_pullers() -> None
     assert sizing.input_bytes == 122 * MIB + 32 * MIB + 16 * sizing.per_puller_bytes == 290 * MIB
     assert sizing.output_bytes == 42 * MIB + 64 * MIB + MIB
     assert max(sizing.input_bytes, sizing.output_bytes, sizing.parent_bytes) < TARGET_BYTES
-    assert not any(line.startswith("WARNING") for line in sizing.lines())
+    assert sizing.above_target() == []
 
 
 def test_a_bigger_budget_gives_bigger_batches_and_the_output_side_warns_past_300_mib() -> None:
@@ -46,14 +47,20 @@ def test_a_bigger_budget_gives_bigger_batches_and_the_output_side_warns_past_300
     assert (sizing.pullers, sizing.batch_bytes) == (2, 4 * MIB)
     assert sizing.input_bytes == 122 * MIB + 128 * MIB + 2 * (8 * MIB + MIB // 2 + 12 * (MIB // 2))
     assert sizing.output_bytes == 42 * MIB + 256 * MIB + 4 * MIB
-    assert any(line.startswith("WARNING") for line in sizing.lines())  # the output side: 302 MiB
+    assert sizing.above_target() == [
+        "the worst-case memory of the OutputProcess is 302.0 MiB, above the 300.0 MiB the default limits keep each "
+        "process under (README: Memory)"
+    ]
 
 
-def test_larger_records_and_documents_raise_the_worst_case_and_a_warning_says_so() -> None:
-    sizing = Sizing.of(config(limits={"max_record_bytes": 4 * MIB, "whole_document_bytes": 8 * MIB}))
+def test_larger_records_and_documents_raise_the_worst_case_and_validate_and_run_warn() -> None:
+    collector = config(limits={"max_record_bytes": 4 * MIB, "whole_document_bytes": 8 * MIB})
+    sizing = Sizing.of(collector)
     assert (sizing.batch_bytes, sizing.largest_bytes) == (4 * MIB, 8 * MIB)
     assert sizing.input_bytes == 122 * MIB + 32 * MIB + 16 * (8 * MIB + MIB // 2 + 12 * 8 * MIB)
-    assert sizing.lines()[-1] == "WARNING: above the 300.0 MiB the defaults keep each process under"
+    assert [warning.split(",")[0] for warning in warnings(collector)] == [
+        "the worst-case memory of the InputProcess is 1826.0 MiB"
+    ]
 
 
 def test_each_tcp_or_tls_output_adds_its_replay_window_and_a_batch_per_connection() -> None:
