@@ -7,7 +7,8 @@ Every buffer the collector holds is bounded by a setting; this adds them up:
                     + connections x batch)
 
 - pullers: `puller_threads`, or ADAPTIVE_PULLERS when it is unset. Each builds one batch at a time and keeps it,
-  with its encoded copy, until the batch before is acknowledged (2 x batch, at least the largest record).
+  with its encoded copy, until the batch before it of the same message is settled and the hand-over budget has
+  room (2 x batch, at least the largest record).
 - decoding: one compressed read and one decompressed chunk.
 - largest: the largest record, whole document, direct-mode body or parquet slice (limits), or a chunk: held as
   text, once more as its lines or JSON, and parsed into Python objects (F = PARSED_FACTOR times the text; only

@@ -14,7 +14,8 @@ import orjson
 from devo_sqs.config.processors import SingleJsonObjectConfig, _Empty
 from devo_sqs.errors import PermanentObjectError
 from devo_sqs.processing.processors.base import dig, json_records, json_sample, key_path
-from devo_sqs.processing.processors.document_stream import Path, TextStream, document_records
+from devo_sqs.processing.processors.document_stream import Path, document_records
+from devo_sqs.processing.processors.document_text import TextStream
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.text import counted, to_utf8, without_bom
 
