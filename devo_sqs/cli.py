@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devo_sqs import __version__, exit_codes, logs
+from devo_sqs.arguments import positive_number
 from devo_sqs.backfill.request import add_arguments as backfill_arguments
 from devo_sqs.backfill.request import from_arguments as backfill_request
 from devo_sqs.config.models import CollectorConfig
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("config", nargs="?", help=CONFIG_HELP)
     health.add_argument(
         "--max-age-seconds",
-        type=_positive_seconds,
+        type=positive_number("seconds"),
         default=60.0,
         help="how old the heartbeat may be (default 60; the collector beats every 10 s)",
     )
@@ -98,16 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     backfill_arguments(backfill, config_help=CONFIG_HELP)
     backfill.set_defaults(handler=_backfill)
     return parser
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, not {text!r}")
-    return seconds
 
 
 def _run(args: argparse.Namespace) -> int:
