@@ -3,6 +3,7 @@ sockets: nothing is lost, duplicates stay bounded, poison never loops, shutdown 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -346,3 +347,30 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_a_record_nested_600_deep_is_counted_and_skipped_and_the_rest_of_its_object_arrives(
+    moto: LocalAws, syslog_receiver: SyslogReceiver, tmp_path: Path
+) -> None:
+    queue = moto.make_bucket_to_queue("logs", "collector")
+    deep: Any = "bottom"
+    for _ in range(600):
+        deep = {"d": deep}
+    records = [
+        {"eventName": f"Event{n}", "recipientAccountId": "111122223333", "awsRegion": "eu-west-1"} for n in range(3)
+    ]
+    trail = {"Records": [records[0], {**records[1], "requestParameters": deep}, records[2]]}
+    key = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/01/16/111122223333_CloudTrail_eu-west-1_x.json.gz"
+    moto.client("s3").put_object(Bucket="logs", Key=key, Body=gzip.compress(json.dumps(trail).encode()))
+    config = relay_config(tmp_path, queue, moto, syslog_receiver.port)
+    with CollectorProcess(config, directory=tmp_path) as collector:
+        tag = "cloud.aws.cloudtrail.111122223333.eu-west-1"
+        arrived = lambda: syslog_receiver.messages_by_tag().get(tag, [])  # noqa: E731
+        assert wait_until(lambda: len(arrived()) == 2, timeout=60), collector.log()[-3000:]
+        assert wait_until(lambda: drained(moto, queue), timeout=60), collector.log()[-3000:]
+        assert collector.terminate()[0] == 0
+    assert [json.loads(message)["eventName"] for message in arrived()] == ["Event0", "Event2"]
+    log = collector.log()
+    assert f"Collected s3://logs/{key} with aws_sqs_cloudtrail: records=2 sent=2 filtered=0 failed=1" in log
+    assert "cannot be written as JSON (Recursion limit reached)" in log
+    assert "Traceback" not in log
