@@ -1,6 +1,6 @@
-"""What crosses the process boundary: record batches one way, acknowledgements back.
-
-Both travel as msgpack bytes over multiprocessing queues; `decode_*` raise `DecodeError` on anything else.
+"""What crosses boundaries: record batches one way and acknowledgements back between the processes (msgpack bytes
+over multiprocessing queues; `decode_*` raise `DecodeError` on anything else), and the S3 object references that
+ingest hands to persistence.
 """
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ Kind = Literal["standard", "lookup", "internal"]
 KINDS: tuple[Kind, ...] = ("standard", "lookup", "internal")
 
 TagGroup = tuple[str, list[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """An S3 object as a notification announces it."""
+
+    bucket: str
+    key: str  # decoded: exactly as stored in S3
+    size: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    raw_key: str | None = None  # the key as the notification spelled it, tried when the decoded one is missing
 
 
 @dataclass(frozen=True, slots=True)

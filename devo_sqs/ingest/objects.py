@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from urllib3.exceptions import HTTPError
 
 from devo_sqs.errors import AccessError, ObjectError, PermanentObjectError, RetryableObjectError
-from devo_sqs.ingest.notifications import ObjectRef
+from devo_sqs.messages import ObjectRef
 from devo_sqs.streams import WrappedStream
 
 PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "InvalidObjectState", "NoSuchVersion", "404"})

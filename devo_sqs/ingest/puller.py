@@ -21,13 +21,13 @@ from devo_sqs.ingest.audit import AUDIT_TAG, HashingReader, audit_event
 from devo_sqs.ingest.batching import BatchBuilder, Segment
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.handover import Abandoned, Handover, Interrupted
-from devo_sqs.ingest.notifications import ObjectRef, parse_notification
+from devo_sqs.ingest.notifications import parse_notification
 from devo_sqs.ingest.objects import open_object
 from devo_sqs.ingest.settlement import Outcome, classify
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker
 from devo_sqs.lifecycle import Worker
-from devo_sqs.messages import Batch
+from devo_sqs.messages import Batch, ObjectRef
 from devo_sqs.persistence.state import DeliveryState
 from devo_sqs.processing.pipeline import ServicePipeline
 from devo_sqs.processing.records import ObjectContext

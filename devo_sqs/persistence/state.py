@@ -13,7 +13,7 @@ from pathlib import Path
 
 import diskcache
 
-from devo_sqs.ingest.notifications import ObjectRef
+from devo_sqs.messages import ObjectRef
 
 log = logging.getLogger(__name__)
 
