@@ -35,6 +35,29 @@ class ObjectRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectIdentity:
+    """An S3 object as its GET returned it: which content the records of a checkpoint come from. Notifications
+    may name no content at all (FDR, AWS Config) or an older one than the object now holds."""
+
+    bucket: str
+    key: str  # the key that was read
+    size: int  # ContentLength
+    etag: str | None  # without quotes; S3 always sends one
+    version_id: str | None = None  # set in a versioned bucket
+    last_modified: str | None = None  # ISO 8601, for a store that sends neither ETag nor version id
+
+    @property
+    def content(self) -> str:
+        """The content, by ETag and size where the ETag is known (in a versioned bucket too: the same bytes under
+        another version id, as a copy or a listing-based notification finds them, are the same records)."""
+        if self.etag:
+            return f"etag={self.etag} size={self.size}"
+        if self.version_id:
+            return f"version={self.version_id} size={self.size}"
+        return f"modified={self.last_modified} size={self.size}"
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """Records bound for one sender manager, grouped by Devo tag (order kept inside each tag)."""
 

@@ -1,4 +1,5 @@
-"""A service compiled once: key -> file variables; object stream -> records -> (tag, messages).
+"""A service compiled once: key -> file variables; object stream -> records -> (tag, messages), placed in the
+object's record sequence (see `sequence.py`) so that a checkpoint can count what was delivered.
 
 This is all pure: no threads, no network. The puller feeds it S3 streams, `devo-sqs parse` local files.
 """
@@ -19,9 +20,8 @@ from devo_sqs.processing.processors import build_processor
 from devo_sqs.processing.processors.direct import body_records
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.routing import UNKNOWN_TAG, RecordRoutes, Template
+from devo_sqs.processing.sequence import Positions, Span, TagRun, sequence_fingerprint
 from devo_sqs.processing.text import ascii_compatible, utf8_chunks
-
-TagRun = tuple[str, list[bytes]]
 
 
 class ServicePipeline:
@@ -47,6 +47,7 @@ class ServicePipeline:
         )
         self._sqs_values = dict(sqs_values)
         self._to_unknown = service.send_filtered_out_to_unknown
+        self.fingerprint = sequence_fingerprint(name, service)  # what a checkpoint of this service's objects counts
 
     def matches(self, key: str) -> bool:
         return self._key_pattern is None or self._key_pattern.search(key) is not None
@@ -57,19 +58,37 @@ class ServicePipeline:
 
     def run(self, raw: IO[bytes], key: str, ctx: ObjectContext, *, spool_dir: str | None = None) -> Iterator[TagRun]:
         """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams."""
+        for span in self.spans(raw, key, ctx, spool_dir=spool_dir):
+            yield from span.runs
+
+    def spans(
+        self,
+        raw: IO[bytes],
+        key: str,
+        ctx: ObjectContext,
+        *,
+        spool_dir: str | None = None,
+        resume_at: int = 0,
+        max_records: int | None = None,
+    ) -> Iterator[Span]:
+        """`run`, with the positions each span of runs covers in the object's record sequence; what lies before
+        `resume_at` is left out before it is filtered or routed, and a span holds at most `max_records`."""
         ctx.charset = self.service.charset
         file_values = self._file_variables(key)
         routes = self._routes(file_values)
+        positions = Positions(ctx.stats, resume_at=resume_at, max_records=max_records)
         blocks = self._records(raw, ctx, spool_dir)
         while True:
             with _cycles_uncollected():
                 records = next(blocks, None)
                 if records is None:
-                    return
+                    break
                 ctx.stats.records += len(records.messages)
-                runs = list(self._route(records, routes, ctx))
+                spans = [self._span(placed, routes, ctx) for placed in positions.place(records)]
                 del records  # the parsed records die here, before the collector is back
-            yield from runs
+            yield from spans
+        for placed in positions.rest():
+            yield self._span(placed, routes, ctx)
 
     def run_body(self, body: bytes, ctx: ObjectContext) -> Iterator[TagRun]:
         """Direct mode: an SQS message body is the data (JSON: the dict processor; else one text record)."""
@@ -77,6 +96,10 @@ class ServicePipeline:
         records = body_records(body, ctx)
         ctx.stats.records += len(records.messages)
         yield from self._route(records, self._routes({}), ctx)
+
+    def _span(self, placed: tuple[int, int, Records], routes: RecordRoutes, ctx: ObjectContext) -> Span:
+        start, end, records = placed
+        return Span(start, end, list(self._route(records, routes, ctx)) if records.messages else [])
 
     def _routes(self, file_values: Mapping[str, str | None]) -> RecordRoutes:
         """Template and line filter with this object's file (and sqs) values settled."""
