@@ -1,4 +1,5 @@
-"""A service compiled once: key -> file variables; object stream -> records -> (tag, messages).
+"""A service compiled once: key -> file variables; object stream -> records -> (tag, messages), placed in the
+object's record sequence (see `sequence.py`) so that a checkpoint can count what was delivered.
 
 This is all pure: no threads, no network. The puller feeds it S3 streams, `devo-sqs parse` local files.
 """
@@ -6,7 +7,6 @@ This is all pure: no threads, no network. The puller feeds it S3 streams, `devo-
 from __future__ import annotations
 
 import gc
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,9 +22,10 @@ from devo_sqs.processing.processors import READS_PARQUET, build_processor
 from devo_sqs.processing.processors.direct import body_records
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.routing import UNKNOWN_TAG, RecordRoutes, Template
+from devo_sqs.processing.sequence import Positions, Span, TagRun, sequence_fingerprint
 from devo_sqs.processing.text import ascii_compatible, utf8_chunks
 
-TagRun = tuple[str, list[bytes]]
+RECORD_FRAME_BYTES = 32  # what a record costs on the wire besides its own bytes: the syslog header, counted by the cap
 
 
 class ServicePipeline:
@@ -54,6 +55,7 @@ class ServicePipeline:
         self._sqs_values = dict(sqs_values)
         self._to_unknown = service.send_filtered_out_to_unknown
         self._reads_parquet = service.file_format is None or service.file_format.type in READS_PARQUET
+        self.fingerprint = sequence_fingerprint(name, service, bounds=limits)  # what a checkpoint counts
 
     def matches(self, key: str) -> bool:
         return self._key_pattern is None or self._key_pattern.search(key) is not None
@@ -71,24 +73,46 @@ class ServicePipeline:
         spool_dir: str | None = None,
         stored_bytes: int | None = None,
     ) -> Iterator[TagRun]:
-        """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams.
+        """Decode, split, map, filter and route one object. Yields (tag, messages) as it streams."""
+        for span in self.spans(raw, key, ctx, spool_dir=spool_dir, stored_bytes=stored_bytes):
+            yield from span.runs
+
+    def spans(
+        self,
+        raw: IO[bytes],
+        key: str,
+        ctx: ObjectContext,
+        *,
+        spool_dir: str | None = None,
+        stored_bytes: int | None = None,
+        resume_at: int = 0,
+        max_records: int | None = None,
+    ) -> Iterator[Span]:
+        """`run`, with the positions each span of runs covers in the object's record sequence; what lies before
+        `resume_at` is left out before it is filtered or routed, and a span holds at most `max_records`.
 
         `stored_bytes` is the object's size as stored (S3's ContentLength, a file's size), for the expansion cap;
-        when it is not given, the bytes read so far stand for it."""
+        when it is not given, the bytes read so far stand for it. The cap counts the bytes the object decodes to
+        and, for each record, the frame it costs on the wire: a bomb of tiny records cannot flood the output."""
         ctx.charset = self.service.charset
         ctx.limits = self.limits
-        file_values = self._file_variables(key)
-        routes = self._routes(file_values)
-        blocks = self._records(raw, key, ctx, spool_dir=spool_dir, stored_bytes=stored_bytes)
+        routes = self._routes(self._file_variables(key))
+        positions = Positions(ctx.stats, resume_at=resume_at, max_records=max_records)
+        counted = CountingReader(raw) if stored_bytes is None else None
+        cap = ExpansionCap(self.limits, stored_bytes=_stored_size(stored_bytes, counted))
+        blocks = self._records(cast(IO[bytes], counted) if counted is not None else raw, key, ctx, spool_dir, cap)
         while True:
             with _cycles_uncollected():
                 records = next(blocks, None)
                 if records is None:
-                    return
+                    break
                 ctx.stats.records += len(records.messages)
-                runs = list(self._route(records, routes, ctx))
+                cap.add(RECORD_FRAME_BYTES * len(records.messages))
+                spans = [self._span(placed, routes, ctx) for placed in positions.place(records)]
                 del records  # the parsed records die here, before the collector is back
-            yield from runs
+            yield from spans
+        for placed in positions.rest():
+            yield self._span(placed, routes, ctx)
 
     def run_body(self, body: bytes, ctx: ObjectContext) -> Iterator[TagRun]:
         """Direct mode: an SQS message body is the data (JSON: the dict processor; else one text record)."""
@@ -98,16 +122,18 @@ class ServicePipeline:
         ctx.stats.records += len(records.messages)
         yield from self._route(records, self._routes({}), ctx)
 
+    def _span(self, placed: tuple[int, int, Records], routes: RecordRoutes, ctx: ObjectContext) -> Span:
+        start, end, records = placed
+        return Span(start, end, list(self._route(records, routes, ctx)) if records.messages else [])
+
     def _routes(self, file_values: Mapping[str, str | None]) -> RecordRoutes:
         """Template and line filter with this object's file (and sqs) values settled."""
         template = self._template.for_object(file_values, self._sqs_values)
         return RecordRoutes(template, self._line_filter.bind(file_values), self._variables)
 
     def _records(
-        self, raw: IO[bytes], key: str, ctx: ObjectContext, *, spool_dir: str | None, stored_bytes: int | None
+        self, source: IO[bytes], key: str, ctx: ObjectContext, spool_dir: str | None, cap: ExpansionCap
     ) -> Iterator[Records]:
-        counted = CountingReader(raw) if stored_bytes is None else None
-        source = cast(IO[bytes], counted) if counted is not None else raw
         stream, encoding = sniff(source) if self.service.encoding == "auto" else (source, self.service.encoding)
         if encoding == "parquet" and self.service.encoding == "auto" and not self._parquet_honoured(key):
             encoding = "none"  # a text service never reads parquet: the bytes are its text
@@ -115,10 +141,8 @@ class ServicePipeline:
             from devo_sqs.processing.processors.parquet import parquet_records  # pyarrow: ~35 MiB RSS, when needed
 
             with seekable_copy(stream, directory=spool_dir) as seekable:
-                size = stored_bytes or os.fstat(seekable.fileno()).st_size
-                yield from parquet_records(seekable, ctx, cap=ExpansionCap(ctx.limits, stored_bytes=lambda: size))
+                yield from parquet_records(seekable, ctx, cap=cap)
         elif self._processor is not None:
-            cap = ExpansionCap(ctx.limits, stored_bytes=_stored_size(stored_bytes, counted))
             chunks = cap.chunks(decompressed_chunks(stream, encoding))
             if not ascii_compatible(ctx.charset):
                 chunks, ctx.charset = utf8_chunks(chunks, ctx), "utf-8"
