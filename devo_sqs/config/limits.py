@@ -22,8 +22,9 @@ class Limits(BaseModel):
     max_expansion_ratio: int = Field(
         500,
         ge=1,
-        description="decoded bytes per stored byte of an object, at most (for parquet: bytes of the records made); "
-        "repetitive logs gzip to ~100x, decompression bombs reach 1,000x-1,000,000x; past it the object fails",
+        description="decoded bytes per stored byte of an object, at most (for parquet: bytes of the records made), "
+        "each record also counting the 32 bytes of its frame; repetitive logs gzip to ~100x, decompression bombs "
+        "reach 1,000x-1,000,000x; past it the object fails",
     )
     expansion_floor_bytes: int = Field(
         4 * MiB, ge=0, description="decoded bytes any object may reach, however small it is stored"
