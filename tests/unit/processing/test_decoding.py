@@ -15,6 +15,7 @@ import pytest
 import zstandard
 from isal import igzip
 
+from devo_sqs.config.limits import Limits
 from devo_sqs.config.loader import parse_config
 from devo_sqs.config.models import Service
 from devo_sqs.errors import PermanentObjectError
@@ -322,3 +323,23 @@ def test_parse_summary_of_a_100_mb_vpc_object_stays_under_200_mb_of_rss(tmp_path
 @slow
 def test_parse_summary_of_a_2_gb_vpc_object_stays_under_200_mb_of_rss(tmp_path: Path) -> None:
     assert_parse_stays_small(tmp_path, 2 << 30, limit_bytes=200 << 20)
+
+
+def test_the_expansion_cap_counts_each_record_frame_so_tiny_records_cannot_flood_the_output() -> None:
+    """50,000 one-byte lines decode to 100 KB (20x the stored 5 KB, well under the ratio), but each costs a 32-byte
+    frame on the wire: 1.7 MB of output, 340x. The cap sees that and stops the object early."""
+    limits = Limits(max_expansion_ratio=100, expansion_floor_bytes=0)
+    pipeline = ServicePipeline("test", Service.model_validate(LINES), sqs_values={}, limits=limits)
+    data = b"x\n" * 50_000
+    ctx = ObjectContext(source="tiny.log")
+    delivered = 0
+    with pytest.raises(PermanentObjectError, match=r"decoded past limits\.max_expansion_ratio"):
+        for _, messages in pipeline.run(io.BytesIO(data), "k", ctx, stored_bytes=5_000):
+            delivered += len(messages)
+    assert delivered < 500_000 // 34  # what 100x of 5 KB pays for at 2 + 32 bytes a record, at most
+    plain = [
+        message
+        for _, run in pipeline.run(io.BytesIO(b"x\n" * 1_000), "k", ObjectContext(source="s"))
+        for message in run
+    ]
+    assert len(plain) == 1_000  # a small object of tiny lines is well inside the cap
