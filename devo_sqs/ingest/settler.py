@@ -1,5 +1,6 @@
 """Carries out settlements on SQS (see settlement.py for the decisions): deletes, and visibility changes that release
-messages, up to ten messages per call. Each failed message gets one log line saying what happened and what comes
+messages, up to ten messages per call, from two threads (at a region's latency one thread's calls would cap
+deletes near 250 messages a second). Each failed message gets one log line saying what happened and what comes
 next, with its traceback when the failure was unexpected."""
 
 from __future__ import annotations
@@ -50,26 +51,31 @@ class Settler(Worker):
 
     def work(self) -> None:
         while not self.stopping:
-            self._run_once(timeout=0.2)
+            self.run_once(timeout=0.2)
+
+    def caller(self, *, name: str) -> Worker:
+        """One more thread carrying out the queued calls."""
+        return SettlementCaller(self, name=name)
 
     def flush(self, *, timeout: float) -> None:
         """Carry out everything queued (at a stop), within `timeout`."""
         deadline = time.monotonic() + timeout
         while not self._actions.empty() and time.monotonic() < deadline:
-            self._run_once(timeout=0.0)
+            self.run_once(timeout=0.0)
         if not self._actions.empty():
             log.warning(
                 "%d settlement(s) not carried out; those messages come back after their visibility timeout",
                 self._actions.qsize(),
             )
 
-    def _run_once(self, *, timeout: float) -> None:
+    def run_once(self, *, timeout: float) -> None:
+        """Carry out up to one call's worth of what is queued, waiting up to `timeout` for the first."""
         try:
             first = self._actions.get(timeout=timeout) if timeout else self._actions.get_nowait()
         except queue.Empty:
             return
         taken = [first]
-        while len(taken) < 2 * SQS_BATCH_LIMIT:
+        while len(taken) < SQS_BATCH_LIMIT:
             try:
                 taken.append(self._actions.get_nowait())
             except queue.Empty:
@@ -136,6 +142,16 @@ class Settler(Worker):
         if action.act is Act.DROP:
             self.counters.add(messages_dropped=1)
             self._report("error", {"event": "message_dropped", "message_id": inflight.message_id, **_fields(exc)})
+
+
+class SettlementCaller(Worker):
+    def __init__(self, settler: Settler, *, name: str) -> None:
+        super().__init__(name)
+        self._settler = settler
+
+    def work(self) -> None:
+        while not self.stopping:
+            self._settler.run_once(timeout=0.2)
 
 
 def _failure_line(
