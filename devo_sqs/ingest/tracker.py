@@ -74,6 +74,7 @@ class MessageTracker:
         self._changed = threading.Condition(self._lock)
         self._messages: dict[str, InFlight] = {}  # receipt handle -> message in hand
         self._by_batch: dict[int, InFlight] = {}
+        self._reserved = 0  # messages receives under way may bring
         self.last_settlement = time.monotonic()
 
     # -- a message's life ------------------------------------------------------------------------------------
@@ -97,6 +98,7 @@ class MessageTracker:
     def start(self, inflight: InFlight) -> None:
         with self._lock:
             inflight.stage = Stage.STARTED
+            self._changed.notify_all()  # a receive may wait for the last waiting message to be taken
 
     def hand_over(self, inflight: InFlight, batch_id: int, *, size: int, on_acked: Callable[[], None] | None) -> None:
         """Register a batch of the message (its bytes already taken from the budget)."""
@@ -182,16 +184,33 @@ class MessageTracker:
         with self._lock:
             return sum(1 for inflight in self._messages.values() if inflight.stage in stages)
 
-    def wait_for_room(self, limit: int, timeout: float) -> int:
-        """Wait until fewer than `limit` messages wait for or occupy a puller; the room left (0 on timeout)."""
+    def reserve(self, limit: int, wanted: int, timeout: float) -> int:
+        """Room for a receive: wait until `wanted` more messages fit under `limit` (those not yet sealed, and those
+        reserved by receives under way), or until some fit and none is on its way to a puller. Reserves and returns
+        how many (0 on timeout); `unreserve` gives them back once the receive returned."""
 
         def room() -> int:
             busy = sum(1 for m in self._messages.values() if m.stage is not Stage.SEALED)
-            return limit - busy
+            return limit - busy - self._reserved
+
+        def ready() -> bool:
+            free = room()
+            if free >= wanted:
+                return True
+            waiting = self._reserved or any(m.stage is Stage.RECEIVED for m in self._messages.values())
+            return free > 0 and not waiting
 
         with self._changed:
-            self._changed.wait_for(lambda: room() > 0, timeout)
-            return max(0, room())
+            if not self._changed.wait_for(ready, timeout):
+                return 0
+            taken = min(room(), wanted)
+            self._reserved += taken
+            return taken
+
+    def unreserve(self, count: int) -> None:
+        with self._changed:
+            self._reserved -= count
+            self._changed.notify_all()
 
     # -- internals (under the lock) --------------------------------------------------------------------------
 
