@@ -23,6 +23,7 @@ from devo_sqs.ingest.concurrency import AimdController
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.deadlines import DeadlineKeeper
 from devo_sqs.ingest.handover import AckReader, BatchWriter, Handover, OutputLink
+from devo_sqs.ingest.progress import ProgressLog
 from devo_sqs.ingest.puller import Puller, PullerDeps
 from devo_sqs.ingest.receiver import RECEIVERS, Receiver
 from devo_sqs.ingest.settlement import Outcome
@@ -154,6 +155,7 @@ class InputProcess:
             self.settler,
             *(self.settler.caller(name=_numbered(self.settler.name, n)) for n in range(1, SETTLER_THREADS)),
             tuner,
+            ProgressLog(self.counters, name=f"AWSsqsProgress({label})"),
             BatchWriter(self.handover.outbox, ends.batches, self.output),
             AckReader(ends.acks, self.tracker, self.output),
             VisibilityKeeper(spec, self.setup, self.tracker, name=f"AWSsqsVisibility({label})"),

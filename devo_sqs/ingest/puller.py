@@ -152,7 +152,7 @@ class Puller(Worker):
         if audited is not None:
             builder.add(AUDIT_TAG, [audit_event(ref, audited, ctx, service=pipeline.name)])
         self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
-        log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
+        log.debug("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
 
     def _collect_body(self, body: str, builder: BatchBuilder) -> None:
         """Direct mode: the message body is the data."""

@@ -35,12 +35,20 @@ def put_objects(
 
 
 def relay_config(
-    tmp_path: Path, queue: QueueSetup, moto: LocalAws, port: int, *, state: str = "state", **input_keys: Any
+    tmp_path: Path,
+    queue: QueueSetup,
+    moto: LocalAws,
+    port: int,
+    *,
+    state: str = "state",
+    debug: bool = False,  # the per-object "Collected" lines are logged at DEBUG
+    **input_keys: Any,
 ) -> dict[str, Any]:
     return {
         "globals": {
             "persistence": {"config": {"directory_name": str(tmp_path / state)}},
             "queue_wrap_max_size_in_messages": WRAP,
+            "debug": debug,
         },
         "outputs": {"relay": {"type": "relay", "address": "127.0.0.1", "port": port, "spool_after_in_sec": 2}},
         "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url, **input_keys)},
@@ -132,7 +140,9 @@ def test_three_collectors_sharing_one_queue_deliver_every_record_exactly_once(
     expected = put_objects(moto, "logs", objects=30, records=2000)
     collectors = [
         CollectorProcess(
-            relay_config(tmp_path, queue, moto, syslog_receiver.port, state=f"state{index}", sqs_max_messages=1),
+            relay_config(
+                tmp_path, queue, moto, syslog_receiver.port, state=f"state{index}", debug=True, sqs_max_messages=1
+            ),
             directory=(tmp_path / f"pod{index}"),
         )
         for index in range(3)
@@ -189,7 +199,7 @@ def test_an_object_slower_than_the_visibility_timeout_is_not_collected_twice(mot
         collectors = []
         for index in range(2):
             config = relay_config(
-                tmp_path, queue, moto, receiver.port, state=f"state{index}", sqs_visibility_timeout=10
+                tmp_path, queue, moto, receiver.port, state=f"state{index}", debug=True, sqs_visibility_timeout=10
             )
             config["globals"]["queue_wrap_max_size_in_messages"] = 500
             (tmp_path / f"pod{index}").mkdir()
