@@ -3,13 +3,15 @@ the queue without tuning: additive increase, multiplicative decrease, as TCP siz
 by the tuner thread (tuning.py) with what happened since the last step.
 
 - It grows while the queue has a backlog (receives come back full), the output keeps up (no hand-over waited for
-  the byte budget) and the InputProcess has CPU to spare: doubling after an idle spell (slow start), then by one.
-- It halves when the output pushes back, and when the queue is idle (a long poll came back empty, nothing in hand).
+  the byte budget) and the InputProcess has CPU to spare: doubling from 4 after an idle spell (slow start), then
+  by one.
+- It halves when the output pushes back (down to 1), and when the queue is idle (a long poll came back empty,
+  nothing in hand; down to 4).
 - It holds otherwise: the CPU is busy, the queue drained to a trickle, or no receive finished.
 
 Set, either setting is a fixed cap. Messages are received ahead of a free puller only as many as the pullers take
-during one receive's round trip, twice over, and never more than two receives' worth: small objects never wait
-for a receive, and large ones are not held back from other collectors sharing the queue.
+during one receive's round trip, twice over, and never more than the receives under way at once bring: small
+objects never wait for a receive, and large ones are not held back from other collectors sharing the queue.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ MAX_PER_RECEIVE = 10  # SQS's own limit
 CPU_BUSY_CORES = 0.85  # the InputProcess's threads share one interpreter lock: about one core is all they get
 SMOOTHING = 0.3  # weight of the newest measurement in the running averages
 AHEAD_ROUND_TRIPS = 2.0
+RECEIVES_AT_ONCE = 4  # receiver threads: a busy process answers a receive in 2-3 times the network's round trip
+RESTART_IN_FLIGHT = 4  # where slow start begins: a backlog after a quiet spell reaches 16 in two doublings
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ class AimdController:
     def __init__(self, *, puller_threads: int | None, sqs_max_messages: int | None) -> None:
         self.fixed_in_flight = puller_threads
         self.fixed_per_receive = sqs_max_messages
-        self._in_flight = puller_threads or 1
+        self._in_flight = puller_threads or RESTART_IN_FLIGHT
         self._slow_start = True
         self._cpu_cores = 0.0
         self._receive_seconds = 0.0
@@ -82,10 +86,10 @@ class AimdController:
         current = self._in_flight
         if signals.pushback:
             self._slow_start = False
-            return self._decrease(current, "the output pushes back")
+            return self._decrease(current, floor=1, reason="the output pushes back")
         if (signals.empty and not signals.full) or not (signals.receives or signals.in_hand):
             self._slow_start = True  # the next backlog ramps up quickly again
-            return self._decrease(current, "the queue is idle")
+            return self._decrease(current, floor=min(current, RESTART_IN_FLIGHT), reason="the queue is idle")
         with_messages = signals.receives - signals.empty
         if not signals.full or 2 * signals.full < with_messages:
             return current
@@ -96,10 +100,10 @@ class AimdController:
         self.reason = "the queue has a backlog"
         return min(MAX_PULLERS, grown)
 
-    def _decrease(self, current: int, reason: str) -> int:
-        if current > 1:
+    def _decrease(self, current: int, *, floor: int, reason: str) -> int:
+        if current > floor:
             self.reason = reason
-        return max(1, current // 2)
+        return max(floor, current // 2)
 
     def _limits(self) -> Limits:
         in_flight = self._in_flight
@@ -107,11 +111,12 @@ class AimdController:
         return Limits(in_flight=in_flight, per_receive=per_receive, ahead=self._ahead(in_flight, per_receive))
 
     def _ahead(self, in_flight: int, per_receive: int) -> int:
-        """What the pullers take during a receive's round trip, twice over; one receive's worth until measured."""
+        """What the pullers take during a receive's round trip, twice over, up to what the receivers bring at once;
+        one receive's worth until measured."""
         if not (self._receive_seconds and self._message_seconds):
             return per_receive
         taken = in_flight * self._receive_seconds / self._message_seconds
-        return min(2 * per_receive, math.ceil(AHEAD_ROUND_TRIPS * taken))
+        return min(RECEIVES_AT_ONCE * per_receive, math.ceil(AHEAD_ROUND_TRIPS * taken))
 
 
 def _smooth(average: float, value: float) -> float:

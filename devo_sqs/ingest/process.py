@@ -19,13 +19,13 @@ from devo_sqs.child import ChildLink
 from devo_sqs.config.loader import predefined_services
 from devo_sqs.config.models import INPUT_NAME, MAX_PULLERS, CollectorConfig, SqsInput
 from devo_sqs.ingest.budget import ByteBudget
-from devo_sqs.ingest.concurrency import AimdController
+from devo_sqs.ingest.concurrency import RECEIVES_AT_ONCE, AimdController
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.deadlines import DeadlineKeeper
 from devo_sqs.ingest.handover import AckReader, BatchWriter, Handover, OutputLink
 from devo_sqs.ingest.progress import ProgressLog
 from devo_sqs.ingest.puller import Puller, PullerDeps
-from devo_sqs.ingest.receiver import RECEIVERS, Receiver
+from devo_sqs.ingest.receiver import Receiver
 from devo_sqs.ingest.settlement import Outcome
 from devo_sqs.ingest.settler import Settler
 from devo_sqs.ingest.setup import AwsSetup
@@ -138,7 +138,7 @@ class InputProcess:
                 name=_numbered(f"AWSsqsReceiver({label})", index),
                 first=index == 0,
             )
-            for index in range(RECEIVERS)
+            for index in range(RECEIVES_AT_ONCE)
         ]
         tuner = ConcurrencyTuner(
             controller,

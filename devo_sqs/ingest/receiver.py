@@ -1,9 +1,10 @@
 """The receiver threads: long-poll SQS while the pullers have room, and register every message received, so each
 one is kept invisible from its receive until it is settled, the ones still waiting for a puller included.
 
-Two of them, so that a second receive is under way while the first one's round trip lasts: at a region's latency
-one thread's receives, ten messages each, would cap the collector near 250 small objects a second. Each reserves
-its room before it asks (tracker.reserve), so together they never hold more than the limits allow."""
+Several of them (concurrency.RECEIVES_AT_ONCE), so that more receives are under way while one's round trip lasts:
+at a region's latency one thread's receives, ten messages each, would cap the collector near 250 small objects a
+second, and a busy process takes two or three times as long to read each answer. Each reserves its room before it
+asks (tracker.reserve), so together they never hold more than the limits allow."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from devo_sqs.lifecycle import Worker
 log = logging.getLogger(__name__)
 
 ROOM_WAIT_SECONDS = 0.5
-RECEIVERS = 2
 
 
 class Receiver(Worker):

@@ -98,6 +98,8 @@ class ConcurrencyTuner(Worker):
         while not self.sleep(TICK_SECONDS):
             now = self._totals()
             limits = self.controller.step(self._signals(before, now))
+            if limits != self.limits.current:
+                log.debug("Concurrency: %s (%s)", limits, self.controller.reason)
             before = now
             self.limits.publish(limits)
             said = changes.due(limits, now.at)

@@ -1,6 +1,6 @@
-"""The concurrency controller: a backlog grows the limits (doubling after an idle spell, then by one), the output's
-pushback and an idle queue halve them, a busy CPU holds them, the caps hold, and set values stay fixed. Messages
-are received ahead only as many as the pullers take during a receive's round trip, twice over."""
+"""The concurrency controller: a backlog grows the limits (doubling from 4 after an idle spell, then by one), the
+output's pushback and an idle queue halve them, a busy CPU holds them, the caps hold, and set values stay fixed.
+Messages are received ahead only as many as the pullers take during a receive's round trip, twice over."""
 
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ def run(steps: list[Signals], **settings: int | None) -> list[int]:
 @pytest.mark.parametrize(
     ("steps", "in_flight"),
     [
-        ([BACKLOG] * 6, [2, 4, 8, 16, 16, 16]),  # slow start to the cap of 16
-        ([BACKLOG, BACKLOG, BACKLOG, PUSHBACK, BACKLOG, BACKLOG], [2, 4, 8, 4, 5, 6]),  # then one at a time
-        ([BACKLOG] * 4 + [PUSHBACK] * 5, [2, 4, 8, 16, 8, 4, 2, 1, 1]),  # halving, never below one
-        ([BACKLOG] * 4 + [IDLE] * 2, [2, 4, 8, 16, 8, 4]),  # an empty long poll halves
-        ([BACKLOG] * 4 + [NOTHING] * 2, [2, 4, 8, 16, 8, 4]),  # nothing received and nothing in hand: idle
-        ([BACKLOG, BACKLOG, PUSHBACK, IDLE, BACKLOG, BACKLOG], [2, 4, 2, 1, 2, 4]),  # slow start again after idle
-        ([BACKLOG] * 3 + [TRICKLE, MIXED, Signals(in_hand=3)], [2, 4, 8, 8, 8, 8]),  # no backlog, not idle: held
-        ([BACKLOG, BACKLOG, BUSY, BUSY, BACKLOG], [2, 4, 4, 4, 5]),  # a busy CPU holds and ends slow start
+        ([BACKLOG] * 4, [8, 16, 16, 16]),  # slow start from 4 to the cap of 16
+        ([BACKLOG, PUSHBACK, BACKLOG, BACKLOG], [8, 4, 5, 6]),  # then one at a time
+        ([BACKLOG] * 2 + [PUSHBACK] * 6, [8, 16, 8, 4, 2, 1, 1, 1]),  # the output's pushback halves, down to one
+        ([BACKLOG] * 2 + [IDLE] * 4, [8, 16, 8, 4, 4, 4]),  # an empty long poll halves, down to four
+        ([BACKLOG] * 2 + [NOTHING] * 3, [8, 16, 8, 4, 4]),  # nothing received and nothing in hand: idle
+        ([PUSHBACK, PUSHBACK, IDLE, BACKLOG, BACKLOG], [2, 1, 1, 2, 4]),  # idle never raises; slow start again
+        ([BACKLOG, TRICKLE, MIXED, Signals(in_hand=3)], [8, 8, 8, 8]),  # no backlog, not idle: held
+        ([BACKLOG, BUSY, BUSY, BACKLOG], [8, 8, 8, 9]),  # a busy CPU holds and ends slow start
     ],
 )
 def test_adaptive_limits_follow_the_queue_the_output_and_the_cpu(steps: list[Signals], in_flight: list[int]) -> None:
@@ -47,8 +47,8 @@ def test_adaptive_limits_follow_the_queue_the_output_and_the_cpu(steps: list[Sig
 @pytest.mark.parametrize(
     ("steps", "expected"),
     [
-        ([BACKLOG] * 3, [(2, 2), (4, 4), (8, 8)]),  # adaptive: one receive never asks for more than the pullers take
-        ([BACKLOG] * 5, [(2, 2), (4, 4), (8, 8), (16, 10), (16, 10)]),  # and never for more than SQS's 10
+        ([PUSHBACK, PUSHBACK, BACKLOG], [(2, 2), (1, 1), (2, 2)]),  # never more than the pullers take
+        ([BACKLOG] * 3, [(8, 8), (16, 10), (16, 10)]),  # and never more than SQS's 10
     ],
 )
 def test_messages_per_receive_grow_with_the_pullers_up_to_ten(
@@ -64,7 +64,7 @@ def test_messages_per_receive_grow_with_the_pullers_up_to_ten(
         ({"puller_threads": 4, "sqs_max_messages": 10}, [(4, 10)] * 4),
         ({"puller_threads": 16, "sqs_max_messages": 1}, [(16, 1)] * 4),
         ({"puller_threads": 3, "sqs_max_messages": None}, [(3, 3)] * 4),  # per receive adapts, within the pullers
-        ({"puller_threads": None, "sqs_max_messages": 2}, [(2, 2), (4, 2), (8, 2), (4, 2)]),  # pullers adapt
+        ({"puller_threads": None, "sqs_max_messages": 2}, [(8, 2), (16, 2), (16, 2), (8, 2)]),  # pullers adapt
     ],
 )
 def test_set_values_are_fixed_whatever_happens(settings: dict[str, int | None], limits: list[tuple[int, int]]) -> None:
@@ -78,7 +78,8 @@ def test_set_values_are_fixed_whatever_happens(settings: dict[str, int | None], 
     ("receive_seconds", "message_seconds", "ahead"),
     [
         (0.0, 0.0, 10),  # not measured yet: one receive's worth
-        (0.04, 0.045, 20),  # small objects at a region's latency: two receives' worth, at most
+        (0.04, 0.045, 29),  # small objects at a region's latency: 16 pullers take 14.2 per round trip
+        (0.12, 0.06, 40),  # a busy process: four receives' worth, at most
         (0.04, 0.4, 4),  # 16 pullers take 1.6 messages per round trip: 3.2, rounded up
         (0.04, 60.0, 1),  # large objects: hardly any
     ],
