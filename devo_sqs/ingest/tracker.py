@@ -71,7 +71,8 @@ class MessageTracker:
         self._settle = settle
         self._budget = budget
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self._batch_settled = threading.Condition(self._lock)  # pullers waiting for their previous batch
+        self._room = threading.Condition(self._lock)  # receivers waiting for room: woken one at a time
         self._messages: dict[str, InFlight] = {}  # receipt handle -> message in hand
         self._by_batch: dict[int, InFlight] = {}
         self._reserved = 0  # messages receives under way may bring
@@ -92,13 +93,13 @@ class MessageTracker:
             if not self._messages:  # the stall clock starts with the first message in hand
                 self.last_settlement = time.monotonic()
             self._messages[inflight.receipt_handle] = inflight
-            self._changed.notify_all()
         return inflight
 
     def start(self, inflight: InFlight) -> None:
         with self._lock:
             inflight.stage = Stage.STARTED
-            self._changed.notify_all()  # a receive may wait for the last waiting message to be taken
+            if not any(m.stage is Stage.RECEIVED for m in self._messages.values()):
+                self._room.notify()  # a receive may wait until no message waits for a puller
 
     def hand_over(self, inflight: InFlight, batch_id: int, *, size: int, on_acked: Callable[[], None] | None) -> None:
         """Register a batch of the message (its bytes already taken from the budget)."""
@@ -111,6 +112,7 @@ class MessageTracker:
         """Every batch of the message was handed over; it is delivered once they are all acknowledged."""
         with self._lock:
             inflight.stage = Stage.SEALED
+            self._room.notify()
             done = not inflight.pending and self._claim(inflight)
         if done:
             self._settle(inflight, Outcome.DELIVERED, None)
@@ -137,7 +139,7 @@ class MessageTracker:
             self.last_settlement = time.monotonic()
             delivered = ack.settled and inflight.stage is Stage.SEALED and not inflight.pending
             done = delivered and self._claim(inflight)
-            self._changed.notify_all()
+            self._batch_settled.notify_all()
         if ack.settled and handed.on_acked is not None:
             try:
                 handed.on_acked()
@@ -171,8 +173,8 @@ class MessageTracker:
 
     def wait_settled(self, batch_id: int, timeout: float) -> bool:
         """Block until `batch_id` is settled or forgotten; False on timeout."""
-        with self._changed:
-            return self._changed.wait_for(lambda: batch_id not in self._by_batch, timeout)
+        with self._batch_settled:
+            return self._batch_settled.wait_for(lambda: batch_id not in self._by_batch, timeout)
 
     # -- what is in hand -------------------------------------------------------------------------------------
 
@@ -200,17 +202,19 @@ class MessageTracker:
             waiting = self._reserved or any(m.stage is Stage.RECEIVED for m in self._messages.values())
             return free > 0 and not waiting
 
-        with self._changed:
-            if not self._changed.wait_for(ready, timeout):
+        with self._room:
+            if not self._room.wait_for(ready, timeout):
                 return 0
             taken = min(room(), wanted)
             self._reserved += taken
+            if room() > 0:
+                self._room.notify()  # room enough for another receiver, too
             return taken
 
     def unreserve(self, count: int) -> None:
-        with self._changed:
+        with self._room:
             self._reserved -= count
-            self._changed.notify_all()
+            self._room.notify()
 
     # -- internals (under the lock) --------------------------------------------------------------------------
 
@@ -221,11 +225,11 @@ class MessageTracker:
         inflight.settled = True
         self._messages.pop(inflight.receipt_handle, None)
         self.last_settlement = time.monotonic()
-        self._changed.notify_all()
+        self._room.notify()
         return True
 
     def _forget(self, batch_id: int) -> None:
         inflight = self._by_batch.pop(batch_id)
         handed = inflight.pending.pop(batch_id)
         self._budget.release(handed.size)
-        self._changed.notify_all()
+        self._batch_settled.notify_all()
