@@ -76,6 +76,7 @@ class MessageTracker:
         self._messages: dict[str, InFlight] = {}  # receipt handle -> message in hand
         self._by_batch: dict[int, InFlight] = {}
         self._reserved = 0  # messages receives under way may bring
+        self._in_stage = dict.fromkeys(Stage, 0)  # messages in hand per stage
         self.last_settlement = time.monotonic()
 
     # -- a message's life ------------------------------------------------------------------------------------
@@ -93,12 +94,13 @@ class MessageTracker:
             if not self._messages:  # the stall clock starts with the first message in hand
                 self.last_settlement = time.monotonic()
             self._messages[inflight.receipt_handle] = inflight
+            self._in_stage[Stage.RECEIVED] += 1
         return inflight
 
     def start(self, inflight: InFlight) -> None:
         with self._lock:
-            inflight.stage = Stage.STARTED
-            if not any(m.stage is Stage.RECEIVED for m in self._messages.values()):
+            self._move(inflight, Stage.STARTED)
+            if not self._in_stage[Stage.RECEIVED]:
                 self._room.notify()  # a receive may wait until no message waits for a puller
 
     def hand_over(self, inflight: InFlight, batch_id: int, *, size: int, on_acked: Callable[[], None] | None) -> None:
@@ -111,7 +113,7 @@ class MessageTracker:
     def seal(self, inflight: InFlight) -> None:
         """Every batch of the message was handed over; it is delivered once they are all acknowledged."""
         with self._lock:
-            inflight.stage = Stage.SEALED
+            self._move(inflight, Stage.SEALED)
             self._room.notify()
             done = not inflight.pending and self._claim(inflight)
         if done:
@@ -184,7 +186,7 @@ class MessageTracker:
 
     def count(self, *stages: Stage) -> int:
         with self._lock:
-            return sum(1 for inflight in self._messages.values() if inflight.stage in stages)
+            return sum(self._in_stage[stage] for stage in stages)
 
     def reserve(self, limit: int, wanted: int, timeout: float) -> int:
         """Room for a receive: wait until `wanted` more messages fit under `limit` (those not yet sealed, and those
@@ -192,15 +194,14 @@ class MessageTracker:
         how many (0 on timeout); `unreserve` gives them back once the receive returned."""
 
         def room() -> int:
-            busy = sum(1 for m in self._messages.values() if m.stage is not Stage.SEALED)
+            busy = self._in_stage[Stage.RECEIVED] + self._in_stage[Stage.STARTED]
             return limit - busy - self._reserved
 
         def ready() -> bool:
             free = room()
             if free >= wanted:
                 return True
-            waiting = self._reserved or any(m.stage is Stage.RECEIVED for m in self._messages.values())
-            return free > 0 and not waiting
+            return free > 0 and not (self._reserved or self._in_stage[Stage.RECEIVED])
 
         with self._room:
             if not self._room.wait_for(ready, timeout):
@@ -223,10 +224,17 @@ class MessageTracker:
         if inflight.settled:
             return False
         inflight.settled = True
-        self._messages.pop(inflight.receipt_handle, None)
+        if self._messages.pop(inflight.receipt_handle, None) is not None:
+            self._in_stage[inflight.stage] -= 1
         self.last_settlement = time.monotonic()
         self._room.notify()
         return True
+
+    def _move(self, inflight: InFlight, stage: Stage) -> None:
+        if not inflight.settled:
+            self._in_stage[inflight.stage] -= 1
+            self._in_stage[stage] += 1
+        inflight.stage = stage
 
     def _forget(self, batch_id: int) -> None:
         inflight = self._by_batch.pop(batch_id)

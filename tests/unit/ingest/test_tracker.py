@@ -131,10 +131,13 @@ def test_a_settled_message_is_never_settled_again() -> None:
 
 
 def test_room_for_a_receive_counts_the_messages_not_yet_sealed_and_the_receives_under_way() -> None:
-    tracker, _, _ = tracked()
+    tracker, _, budget = tracked()
     waiting, working, sealed = (tracker.receive(message(n), visibility_seconds=60) for n in (1, 2, 3))
     tracker.start(working)
-    sealed.stage = Stage.SEALED
+    tracker.start(sealed)
+    handed(tracker, budget, sealed, 1)
+    tracker.seal(sealed)
+    assert (tracker.count(Stage.RECEIVED), tracker.count(Stage.STARTED), tracker.count(Stage.SEALED)) == (1, 1, 1)
     assert tracker.reserve(4, 10, 0) == 0  # room for 2, not 10, and a message still waits for a puller
     assert tracker.reserve(4, 2, 0) == 2
     assert tracker.reserve(5, 1, 0) == 1
