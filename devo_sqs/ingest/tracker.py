@@ -77,6 +77,7 @@ class MessageTracker:
         self._by_batch: dict[int, InFlight] = {}
         self._reserved = 0  # messages receives under way may bring
         self._in_stage = dict.fromkeys(Stage, 0)  # messages in hand per stage
+        self._asked: tuple[int, int] | None = None  # (limit, wanted) of the last receiver that waited for room
         self.last_settlement = time.monotonic()
 
     # -- a message's life ------------------------------------------------------------------------------------
@@ -100,8 +101,7 @@ class MessageTracker:
     def start(self, inflight: InFlight) -> None:
         with self._lock:
             self._move(inflight, Stage.STARTED)
-            if not self._in_stage[Stage.RECEIVED]:
-                self._room.notify()  # a receive may wait until no message waits for a puller
+            self._offer_room()  # a receive may wait until no message waits for a puller
 
     def hand_over(self, inflight: InFlight, batch_id: int, *, size: int, on_acked: Callable[[], None] | None) -> None:
         """Register a batch of the message (its bytes already taken from the budget)."""
@@ -114,7 +114,7 @@ class MessageTracker:
         """Every batch of the message was handed over; it is delivered once they are all acknowledged."""
         with self._lock:
             self._move(inflight, Stage.SEALED)
-            self._room.notify()
+            self._offer_room()
             done = not inflight.pending and self._claim(inflight)
         if done:
             self._settle(inflight, Outcome.DELIVERED, None)
@@ -192,30 +192,19 @@ class MessageTracker:
         """Room for a receive: wait until `wanted` more messages fit under `limit` (those not yet sealed, and those
         reserved by receives under way), or until some fit and none is on its way to a puller. Reserves and returns
         how many (0 on timeout); `unreserve` gives them back once the receive returned."""
-
-        def room() -> int:
-            busy = self._in_stage[Stage.RECEIVED] + self._in_stage[Stage.STARTED]
-            return limit - busy - self._reserved
-
-        def ready() -> bool:
-            free = room()
-            if free >= wanted:
-                return True
-            return free > 0 and not (self._reserved or self._in_stage[Stage.RECEIVED])
-
         with self._room:
-            if not self._room.wait_for(ready, timeout):
+            self._asked = (limit, wanted)
+            if not self._room.wait_for(lambda: self._room_for(limit, wanted), timeout):
                 return 0
-            taken = min(room(), wanted)
+            taken = min(self._free(limit), wanted)
             self._reserved += taken
-            if room() > 0:
-                self._room.notify()  # room enough for another receiver, too
+            self._offer_room()  # room enough for another receiver, too
             return taken
 
     def unreserve(self, count: int) -> None:
         with self._room:
             self._reserved -= count
-            self._room.notify()
+            self._offer_room()
 
     # -- internals (under the lock) --------------------------------------------------------------------------
 
@@ -227,8 +216,20 @@ class MessageTracker:
         if self._messages.pop(inflight.receipt_handle, None) is not None:
             self._in_stage[inflight.stage] -= 1
         self.last_settlement = time.monotonic()
-        self._room.notify()
+        self._offer_room()
         return True
+
+    def _free(self, limit: int) -> int:
+        return limit - self._in_stage[Stage.RECEIVED] - self._in_stage[Stage.STARTED] - self._reserved
+
+    def _room_for(self, limit: int, wanted: int) -> bool:
+        free = self._free(limit)
+        return free >= wanted or (free > 0 and not (self._reserved or self._in_stage[Stage.RECEIVED]))
+
+    def _offer_room(self) -> None:
+        """Wake one receiver waiting for room, once there is as much as it asked for (not at every freed slot)."""
+        if self._asked is not None and self._room_for(*self._asked):
+            self._room.notify()
 
     def _move(self, inflight: InFlight, stage: Stage) -> None:
         if not inflight.settled:
