@@ -6,7 +6,7 @@ by the tuner thread (tuning.py) with what happened since the last step.
   the byte budget) and the InputProcess has CPU to spare: doubling from 4 after an idle spell (slow start), then
   by one.
 - It halves when the output pushes back (down to 1), and when the queue is idle (a long poll came back empty,
-  nothing in hand; down to 4).
+  nothing in hand; down to 4); at most once a second, as TCP halves at most once a round trip.
 - It holds otherwise: the CPU is busy, the queue drained to a trickle, or no receive finished.
 
 Set, either setting is a fixed cap. Messages are received ahead of a free puller only as many as the pullers take
@@ -26,6 +26,7 @@ CPU_BUSY_CORES = 0.85  # the InputProcess's threads share one interpreter lock: 
 SMOOTHING = 0.3  # weight of the newest measurement in the running averages
 AHEAD_ROUND_TRIPS = 2.0
 RECEIVES_AT_ONCE = 4  # receiver threads: a busy process answers a receive in 2-3 times the network's round trip
+DECREASE_INTERVAL_SECONDS = 1.0
 RESTART_IN_FLIGHT = 4  # where slow start begins: a backlog after a quiet spell reaches 16 in two doublings
 
 
@@ -53,6 +54,7 @@ class Signals:
     cpu_cores: float = 0.0  # CPU the InputProcess used (1.0: one core busy throughout)
     receive_seconds: float = 0.0  # mean round trip of the full receives (0: none)
     message_seconds: float = 0.0  # mean time a puller spent on one message (0: none finished)
+    seconds: float = 1.0  # how long the step lasted
 
 
 class AimdController:
@@ -64,6 +66,7 @@ class AimdController:
         self._cpu_cores = 0.0
         self._receive_seconds = 0.0
         self._message_seconds = 0.0
+        self._since_decrease = DECREASE_INTERVAL_SECONDS
         self.reason = "starting"  # why the last change happened, for the log line
         self.limits = self._limits()
 
@@ -77,6 +80,7 @@ class AimdController:
             self._receive_seconds = _smooth(self._receive_seconds, signals.receive_seconds)
         if signals.message_seconds:
             self._message_seconds = _smooth(self._message_seconds, signals.message_seconds)
+        self._since_decrease += signals.seconds
         if self.fixed_in_flight is None:
             self._in_flight = self._next_in_flight(signals)
         self.limits = self._limits()
@@ -101,8 +105,9 @@ class AimdController:
         return min(MAX_PULLERS, grown)
 
     def _decrease(self, current: int, *, floor: int, reason: str) -> int:
-        if current > floor:
-            self.reason = reason
+        if current <= floor or self._since_decrease < DECREASE_INTERVAL_SECONDS:
+            return current
+        self.reason, self._since_decrease = reason, 0.0
         return max(floor, current // 2)
 
     def _limits(self) -> Limits:

@@ -1,4 +1,4 @@
-"""The tuner thread: ten times a second it tells the concurrency controller (concurrency.py) what happened - the
+"""The tuner thread: twenty times a second it tells the concurrency controller (concurrency.py) what happened - the
 receives and what they brought, hand-overs that waited for the byte budget, the InputProcess's CPU - and publishes
 the limits the receivers and the pullers follow. A line is logged when the limits moved a lot."""
 
@@ -20,7 +20,7 @@ from devo_sqs.lifecycle import Worker
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 0.1
+TICK_SECONDS = 0.05
 
 
 class SharedLimits:
@@ -131,15 +131,17 @@ class ConcurrencyTuner(Worker):
 
     def _signals(self, before: Totals, now: Totals) -> Signals:
         full, messages = now.full - before.full, now.messages - before.messages
+        seconds = max(1e-3, now.at - before.at)
         return Signals(
             receives=now.receives - before.receives,
             full=full,
             empty=now.empty - before.empty,
             in_hand=self._in_hand(),
             pushback=now.budget_waits > before.budget_waits or self._budget.exhausted,
-            cpu_cores=(now.cpu_seconds - before.cpu_seconds) / max(1e-3, now.at - before.at),
+            cpu_cores=(now.cpu_seconds - before.cpu_seconds) / seconds,
             receive_seconds=(now.receive_seconds - before.receive_seconds) / full if full else 0.0,
             message_seconds=(now.message_seconds - before.message_seconds) / messages if messages else 0.0,
+            seconds=seconds,
         )
 
 

@@ -44,6 +44,11 @@ def test_adaptive_limits_follow_the_queue_the_output_and_the_cpu(steps: list[Sig
     assert run(steps) == in_flight
 
 
+def test_halving_happens_at_most_once_a_second() -> None:
+    often = [Signals(receives=2, full=2, in_hand=8, pushback=True, seconds=0.25)] * 9
+    assert run([BACKLOG, BACKLOG, *often]) == [8, 16, 8, 8, 8, 8, 4, 4, 4, 4, 2]
+
+
 @pytest.mark.parametrize(
     ("steps", "expected"),
     [
