@@ -129,19 +129,19 @@ def _smooth(average: float, value: float) -> float:
 
 
 class ChangeLog:
-    """When to say that the limits moved: once they doubled or halved since the last line, and then held still
-    for `settle_seconds` (a ramp is one line, not one per step)."""
+    """When to say that the limits moved: once the concurrency limit doubled or halved since the last line, and
+    then held still for `settle_seconds` (a ramp is one line, not one per step; messages ahead move all the time)."""
 
     def __init__(self, limits: Limits, *, settle_seconds: float = 1.0) -> None:
         self.settle_seconds = settle_seconds
         self._said = limits
-        self._current = limits
+        self._current = limits.in_flight
         self._since = 0.0
 
     def due(self, limits: Limits, now: float) -> Limits | None:
         """The limits last said when a line is due now (then `limits` count as said), else None."""
-        if limits != self._current:
-            self._current, self._since = limits, now
+        if limits.in_flight != self._current:
+            self._current, self._since = limits.in_flight, now
             return None
         if now - self._since < self.settle_seconds or not _far_apart(limits.in_flight, self._said.in_flight):
             return None

@@ -108,6 +108,13 @@ def test_a_line_is_due_once_the_limits_moved_a_lot_and_held_still() -> None:
     assert changes.due(limits(6), 5.0) == limits(16)  # 16 -> 6 is far enough apart; 16 -> 12 was not
 
 
+def test_messages_ahead_moving_do_not_keep_a_line_from_being_due() -> None:
+    changes = ChangeLog(Limits(in_flight=4, per_receive=4, ahead=4))
+    steps = [(0.0, 40), (0.5, 36), (0.9, 33), (1.2, 35)]
+    said = [changes.due(Limits(in_flight=16, per_receive=10, ahead=ahead), at) for at, ahead in steps]
+    assert said == [None, None, None, Limits(in_flight=4, per_receive=4, ahead=4)]
+
+
 def test_pullers_numbered_past_the_limit_wait_until_it_grows() -> None:
     shared = SharedLimits(Limits(in_flight=2, per_receive=2, ahead=2))
     assert [shared.admits(index, 0) for index in range(4)] == [True, True, False, False]
