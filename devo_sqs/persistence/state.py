@@ -76,10 +76,10 @@ class Checkpoint:
     total: int | None = None  # set when the whole object was read
     _ranges: dict[int, int] = field(default_factory=dict)  # acknowledged [start, end) beyond the prefix
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stored: int = field(init=False, default=0)  # the value last written (or read at the start): not written again
+    _written: int = field(init=False, default=0)  # the prefix last written (or read at the start)
 
     def __post_init__(self) -> None:
-        self._stored = self.acked_until
+        self._written = self.acked_until
 
     @property
     def resume_at(self) -> int:
@@ -104,9 +104,9 @@ class Checkpoint:
         return self.total is not None and self.acked_until >= self.total
 
     def _persist(self) -> None:
-        """Write where the object stands, unless that is already written: a small object's checkpoint is written
-        once, when its one batch is acknowledged (each write waits for the state's write lock)."""
-        value = DONE if self.done else self.acked_until
-        if value != self._stored:
-            self.state.record(self.key, value)
-            self._stored = value
+        """Write where the object stands, unless nothing new is to be said: a small object's checkpoint is written
+        once, when its one batch is acknowledged, not also at its end (each write waits for the state's lock)."""
+        if not self.done and self.acked_until == self._written:
+            return
+        self._written = self.acked_until
+        self.state.record(self.key, DONE if self.done else self.acked_until)
