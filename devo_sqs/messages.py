@@ -1,6 +1,6 @@
-"""What crosses the process boundary: record batches one way, acknowledgements back.
-
-Both travel as msgpack bytes over multiprocessing queues; `decode_*` raise `DecodeError` on anything else.
+"""What crosses boundaries: record batches one way and acknowledgements back between the processes (msgpack bytes
+over multiprocessing queues; `decode_*` raise `DecodeError` on anything else), and the S3 object references that
+ingest hands to persistence.
 """
 
 from __future__ import annotations
@@ -20,6 +20,41 @@ Kind = Literal["standard", "lookup", "internal"]
 KINDS: tuple[Kind, ...] = ("standard", "lookup", "internal")
 
 TagGroup = tuple[str, list[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """An S3 object as a notification announces it."""
+
+    bucket: str
+    key: str  # decoded: exactly as stored in S3
+    size: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    raw_key: str | None = None  # the key as the notification spelled it, tried when the decoded one is missing
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectIdentity:
+    """An S3 object as its GET returned it: which content the records of a checkpoint come from. Notifications
+    may name no content at all (FDR, AWS Config) or an older one than the object now holds."""
+
+    bucket: str
+    key: str  # the key that was read
+    size: int  # ContentLength
+    etag: str | None  # without quotes; S3 always sends one
+    version_id: str | None = None  # set in a versioned bucket
+    last_modified: str | None = None  # ISO 8601, for a store that sends neither ETag nor version id
+
+    @property
+    def content(self) -> str:
+        """The content, by ETag and size where the ETag is known (in a versioned bucket too: the same bytes under
+        another version id, as a copy or a listing-based notification finds them, are the same records)."""
+        if self.etag:
+            return f"etag={self.etag} size={self.size}"
+        if self.version_id:
+            return f"version={self.version_id} size={self.size}"
+        return f"modified={self.last_modified} size={self.size}"
 
 
 @dataclass(frozen=True, slots=True)

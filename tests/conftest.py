@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.certs import Pki, make_pki
+from tests.support.realdata import MISSING, SKIP_REASON
 from tests.support.rsyslog import Rsyslog, find_rsyslogd
 from tests.support.rsyslog_relp import REQUIRE_VARIABLE, RelpRsyslog, imrelp_missing
 from tests.support.syslog_receiver import ServerTls, SyslogReceiver
 
 if TYPE_CHECKING:
     from devo_sqs.demo.local_aws import LocalAws
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say loudly how many tests were skipped for want of the genuine samples."""
+    wanting = [report for report in terminalreporter.stats.get("skipped", []) if MISSING in str(report.longrepr)]
+    if wanting:
+        terminalreporter.write_sep("!", f"{len(wanting)} tests SKIPPED: {SKIP_REASON}", red=True, bold=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ are unknown and render as `null`, as any unset variable does.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from typing import BinaryIO
@@ -59,7 +60,7 @@ def _parse_one(pipeline: ServicePipeline, path: str, key: str, counts: Counter[s
     ctx = ObjectContext(source=path)
     try:
         with open(path, "rb") as stream:
-            for tag, messages in pipeline.run(stream, key, ctx):
+            for tag, messages in pipeline.run(stream, key, ctx, stored_bytes=os.fstat(stream.fileno()).st_size):
                 counts[tag] += len(messages)
                 if out is not None:
                     prefix = tag.encode() + b"\t"
@@ -90,7 +91,7 @@ def _router(config_path: str | None, service: str | None, queue_url: str | None)
     if queue_url is not None:
         spec = spec.model_copy(update={"base_url": queue_url, "region": None})
     elif config_path is None:
-        return ServiceRouter(spec.services, sqs_values={})  # no queue: region and account unknown
+        return ServiceRouter(spec.services, sqs_values={}, limits=spec.limits)  # no queue: region, account unknown
     return ServiceRouter.for_input(spec)
 
 

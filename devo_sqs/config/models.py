@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from devo_sqs.config.files import CHECK_FILES, unreadable_file
+from devo_sqs.config.limits import Limits
 from devo_sqs.config.processors import FileFormat, KeyPath
 
 
@@ -42,6 +43,7 @@ class Persistence(Strict):
 
 
 BATCH_MAX_MB = 8
+HANDOVER_BATCHES = 32  # batches the hand-over budget holds: two for each of the 16 pullers an unset puller_threads runs
 
 
 class Globals(Strict):
@@ -52,12 +54,17 @@ class Globals(Strict):
     queue_max_size_in_messages: int = Field(
         100_000, ge=100, description="records waiting between the input and the output process, at most"
     )
-    queue_max_size_in_mb: int = Field(64, ge=1, description="bytes of records waiting between the processes, at most")
+    queue_max_size_in_mb: int = Field(
+        32,
+        ge=1,
+        description="bytes of batches handed to the output process and not yet settled, at most (the hand-over "
+        "budget); a batch holds at most 1/32 of it (1 to 8 MiB)",
+    )
     queue_max_elapsed_time_in_sec: float = Field(
         1.0, gt=0, le=60, description="a partly filled batch is sent after this long"
     )
     queue_wrap_max_size_in_messages: int = Field(
-        20_000, ge=1, description=f"records per batch, at most (a batch also holds at most {BATCH_MAX_MB} MiB)"
+        20_000, ge=1, description="records per batch, at most (a batch also holds at most batch_max_bytes)"
     )
     sender_stats_period_in_sec: int = Field(600, ge=60, le=1800)
     gc_period_in_sec: int = Field(300, ge=1)
@@ -69,8 +76,10 @@ class Globals(Strict):
 
     @property
     def batch_max_bytes(self) -> int:
-        """Batches are cut by records or bytes: small records make big batches, big ones no huge batches."""
-        return min(BATCH_MAX_MB, max(1, self.queue_max_size_in_mb // 2)) << 20
+        """Batches are cut by records or bytes: small records make big batches, big ones no huge batches. The
+        hand-over budget holds HANDOVER_BATCHES of them, 1 to 8 MiB each (see config/sizing.py)."""
+        share = (self.queue_max_size_in_mb << 20) // HANDOVER_BATCHES
+        return min(BATCH_MAX_MB << 20, max(1 << 20, share))
 
     @property
     def queue_slots(self) -> int:
@@ -423,6 +432,7 @@ class SqsInput(Strict):
         description=f"messages processed at once, at most; unset: adaptive, up to {MAX_PULLERS}",
     )
     max_receive_count: int = Field(5, ge=1, description="delete a failing message after this many receives")
+    limits: Limits = Field(default_factory=Limits, description="what one object may cost (bounded memory)")
     batch_deadline_seconds: int | None = Field(
         None,
         ge=10,

@@ -35,7 +35,7 @@ class SingleJsonObjectConfig(_Options):
     fallback_key: str | KeyPath | None = Field(
         None,
         description="where the records are in a document without `key` (AWS Config's oversized change "
-        "notifications hold one `configurationItem`); documents up to 16 MiB",
+        "notifications hold one `configurationItem`, kept while a big document is walked; at most max_record_bytes)",
     )
 
 

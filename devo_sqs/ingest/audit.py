@@ -8,7 +8,7 @@ from typing import IO
 
 import orjson
 
-from devo_sqs.ingest.notifications import ObjectRef
+from devo_sqs.messages import ObjectRef
 from devo_sqs.processing.records import ObjectContext
 from devo_sqs.streams import WrappedStream
 

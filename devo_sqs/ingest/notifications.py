@@ -18,18 +18,11 @@ from urllib.parse import unquote_plus
 import orjson
 
 from devo_sqs.errors import NotificationError
+from devo_sqs.messages import ObjectRef
+
+__all__ = ["Notification", "ObjectRef", "parse_notification"]
 
 CONFIG_DELIVERIES = ("ConfigurationHistoryDeliveryCompleted", "ConfigurationSnapshotDeliveryCompleted")
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    bucket: str
-    key: str  # decoded: exactly as stored in S3
-    size: int | None = None
-    etag: str | None = None
-    version_id: str | None = None
-    raw_key: str | None = None  # the key as the notification spelled it, tried when the decoded one is missing
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,40 +1,65 @@
-"""Open S3 objects as streams, and sort AWS failures into retryable and permanent ones."""
+"""Open S3 objects as streams, say which content each GET returned, and sort AWS failures into retryable and
+permanent ones."""
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+from datetime import datetime
+from typing import IO, Any, NamedTuple, cast
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from urllib3.exceptions import HTTPError
 
 from devo_sqs.errors import AccessError, ObjectError, PermanentObjectError, RetryableObjectError
-from devo_sqs.ingest.notifications import ObjectRef
+from devo_sqs.messages import ObjectIdentity, ObjectRef
 from devo_sqs.streams import WrappedStream
 
 PERMANENT_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "InvalidObjectState", "NoSuchVersion", "404"})
 ACCESS_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "403"})
 
 
-def open_object(s3: Any, ref: ObjectRef) -> IO[bytes]:
-    """The object's body as a stream (never read whole). When the decoded key does not exist but the
-    notification spelled it differently, the spelling as sent is tried too."""
+class OpenedObject(NamedTuple):
+    identity: ObjectIdentity  # the content this GET returned, whatever the notification said
+    body: IO[bytes]  # streamed, never read whole
+
+
+def open_object(s3: Any, ref: ObjectRef) -> OpenedObject:
+    """GET the object. When the decoded key does not exist but the notification spelled it differently, the
+    spelling as sent is tried too."""
+    key = ref.key
     try:
-        body = _get(s3, ref, ref.key)
+        response = _get(s3, ref, key)
     except PermanentObjectError as exc:
         if ref.raw_key is None or exc.reason != "NoSuchKey":
             raise
-        body = _get(s3, ref, ref.raw_key)
-    return cast(IO[bytes], GuardedBody(body, ref))
+        key = ref.raw_key
+        response = _get(s3, ref, key)
+    return OpenedObject(
+        identity_of(response, bucket=ref.bucket, key=key), cast(IO[bytes], GuardedBody(response["Body"], ref))
+    )
 
 
-def _get(s3: Any, ref: ObjectRef, key: str) -> Any:
+def identity_of(response: dict[str, Any], *, bucket: str, key: str) -> ObjectIdentity:
+    """Which content a GET (or HEAD) response describes."""
+    modified = response.get("LastModified")
+    return ObjectIdentity(
+        bucket=bucket,
+        key=key,
+        size=int(response.get("ContentLength") or 0),
+        etag=str(response.get("ETag") or "").strip('"') or None,
+        version_id=response.get("VersionId"),
+        last_modified=modified.isoformat() if isinstance(modified, datetime) else None,
+    )
+
+
+def _get(s3: Any, ref: ObjectRef, key: str) -> dict[str, Any]:
     arguments = {"Bucket": ref.bucket, "Key": key}
     if ref.version_id:
         arguments["VersionId"] = ref.version_id
     try:
-        return s3.get_object(**arguments)["Body"]
+        response: dict[str, Any] = s3.get_object(**arguments)
     except (ClientError, BotoCoreError) as exc:
         raise classify(exc, ref) from exc
+    return response
 
 
 class GuardedBody(WrappedStream):

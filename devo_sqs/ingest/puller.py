@@ -22,13 +22,13 @@ from devo_sqs.ingest.audit import AUDIT_TAG, HashingReader, audit_event
 from devo_sqs.ingest.batching import BatchBuilder, Segment
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.handover import Abandoned, Handover, Interrupted
-from devo_sqs.ingest.notifications import ObjectRef, parse_notification
+from devo_sqs.ingest.notifications import parse_notification
 from devo_sqs.ingest.objects import open_object
 from devo_sqs.ingest.settlement import Outcome, classify
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker
 from devo_sqs.lifecycle import Worker
-from devo_sqs.messages import Batch
+from devo_sqs.messages import Batch, ObjectRef
 from devo_sqs.persistence.state import DeliveryState
 from devo_sqs.processing.pipeline import ServicePipeline
 from devo_sqs.processing.records import ObjectContext
@@ -121,24 +121,40 @@ class Puller(Worker):
 
     def _collect_object(self, ref: ObjectRef, builder: BatchBuilder) -> None:
         pipeline = self.deps.router.pipeline_for(ref.key)
-        checkpoint = self.deps.state.checkpoint(ref) if pipeline and not pipeline.skips(ref.key) else None
-        if pipeline is None or checkpoint is None:
-            log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, _skip_reason(ref, pipeline))
-            self.deps.counters.add(objects_skipped=1)
+        if pipeline is None or pipeline.skips(ref.key):
+            self._skipped(ref, _skip_reason(pipeline))
             return
         ctx = ObjectContext(source=f"s3://{ref.bucket}/{ref.key}")
-        if checkpoint.resume_at:
-            log.info("Resuming %s after its first %d record(s), already delivered", ctx.source, checkpoint.resume_at)
-        builder.begin_object(checkpoint)
         audited: HashingReader | None = None
         try:
-            with closing(open_object(self.deps.setup.s3, ref)) as body:
+            identity, body = open_object(self.deps.setup.s3, ref)  # what it holds now: the notification may not say
+            with closing(body):
+                checkpoint = self.deps.state.checkpoint(identity, fingerprint=pipeline.fingerprint)
+                if checkpoint is None:
+                    self._skipped(ref, "already delivered")
+                    return
+                if checkpoint.resume_at:
+                    log.info(
+                        "Resuming %s after its first %d record(s), already delivered, filtered out or malformed",
+                        ctx.source,
+                        checkpoint.resume_at,
+                    )
+                builder.begin_object(checkpoint)
                 audited = HashingReader(body) if pipeline.service.send_md5_message else None
                 stream = cast(IO[bytes], audited) if audited is not None else body
-                for tag, messages in pipeline.run(stream, ref.key, ctx, spool_dir=self.deps.spool_dir):
+                spans = pipeline.spans(
+                    stream,
+                    ref.key,
+                    ctx,
+                    spool_dir=self.deps.spool_dir,
+                    stored_bytes=identity.size or None,
+                    resume_at=checkpoint.resume_at,
+                    max_records=builder.max_records,
+                )
+                for span in spans:
                     if self.spec.debug_mode:
-                        self._trace(tag, messages)
-                    builder.add(tag, messages)
+                        self._trace(span.runs)
+                    builder.add_span(span)
                 if audited is not None:
                     audited.finish()
         except Exception as exc:
@@ -153,6 +169,10 @@ class Puller(Worker):
             builder.add(AUDIT_TAG, [audit_event(ref, audited, ctx, service=pipeline.name)])
         self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
         log.debug("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
+
+    def _skipped(self, ref: ObjectRef, reason: str) -> None:
+        log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, reason)
+        self.deps.counters.add(objects_skipped=1)
 
     def _collect_body(self, body: str, builder: BatchBuilder) -> None:
         """Direct mode: the message body is the data."""
@@ -177,9 +197,10 @@ class Puller(Worker):
     def _emit(self, inflight: InFlight, batch: Batch, segments: list[Segment]) -> None:
         self.deps.handover.emit(inflight, batch, on_acked=lambda: _advance(segments), stopping=lambda: self.stopping)
 
-    def _trace(self, tag: str, messages: list[bytes]) -> None:
-        for message in messages:
-            log.info("debug_mode: %s <- %s", tag, message.decode(errors="replace"))
+    def _trace(self, runs: list[tuple[str, list[bytes]]]) -> None:
+        for tag, messages in runs:
+            for message in messages:
+                log.info("debug_mode: %s <- %s", tag, message.decode(errors="replace"))
 
 
 def _advance(segments: list[Segment]) -> None:
@@ -187,10 +208,6 @@ def _advance(segments: list[Segment]) -> None:
         segment.checkpoint.acknowledged(segment.start, segment.end)
 
 
-def _skip_reason(ref: ObjectRef, pipeline: ServicePipeline | None) -> str:
-    """Why an object without a checkpoint is skipped."""
-    if pipeline is None:
-        return "no service's key_pattern matches"
-    if pipeline.skips(ref.key):
-        return f"{pipeline.name} filename_filter_rules"
-    return "already delivered"
+def _skip_reason(pipeline: ServicePipeline | None) -> str:
+    """Why an object is skipped before it is read."""
+    return "no service's key_pattern matches" if pipeline is None else f"{pipeline.name} filename_filter_rules"

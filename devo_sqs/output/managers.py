@@ -1,7 +1,8 @@
-"""Sender managers: `standard` (collected events), `lookup` (lookup tables), `internal` (the collector's own
-events). Each has a channel per configured output, drained by that output's delivery threads. A batch is settled
-when every output settled it: delivered by all, or spooled by some and delivered by the rest; it fails as soon as
-one output fails it. Only then is its verdict sent back to the input side.
+"""Sender managers: `standard` (collected events), `lookup` (the SDK's lookup manager: nothing here produces
+lookups, see README), `internal` (the collector's own events). Each has a channel per configured output, drained
+by that output's delivery threads. A batch is settled when every output settled it: delivered by all, or spooled by
+some and delivered by the rest; it fails as soon as one output fails it. Only then is its verdict sent back to the
+input side.
 """
 
 from __future__ import annotations

@@ -1,6 +1,11 @@
-"""Delivery state, per input id: which objects were fully delivered, and how many records of an object
-interrupted half-way were. A redelivered message then re-sends neither a finished object nor the delivered
+"""Delivery state, per input id: which objects were fully delivered, and how far into its record sequence an
+object interrupted half-way was. A redelivered message then re-sends neither a finished object nor the delivered
 prefix of an unfinished one; a crash duplicates at most the batches in flight for an object.
+
+An entry is keyed by the content a GET returned (bucket, key, ETag and size), so a rewritten object is new. A
+checkpoint counts positions in the object's own record sequence (every record its processor makes, malformed
+ones included, before filtering and routing: see `processing/sequence.py`) and names the fingerprint of what
+shaped that sequence; under another fingerprint the object starts over. It may resend, never skip.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from pathlib import Path
 
 import diskcache
 
-from devo_sqs.ingest.notifications import ObjectRef
+from devo_sqs.messages import ObjectIdentity
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +27,9 @@ DONE = -1
 COMPLAIN_SECONDS = 60.0
 
 
-def object_id(ref: ObjectRef) -> str:
-    """Bucket, key and content identity: an object overwritten with new content counts as new."""
-    version = ref.version_id or ref.etag or (str(ref.size) if ref.size is not None else "")
-    return f"{ref.bucket}/{ref.key}@{version}"
+def object_id(identity: ObjectIdentity) -> str:
+    """Bucket, key and content: an object overwritten with new content counts as new."""
+    return f"{identity.bucket}/{identity.key}@{identity.content}"
 
 
 class DeliveryState:
@@ -37,21 +41,20 @@ class DeliveryState:
         self._cache = diskcache.Cache(str(directory))
         self._complained_at = -COMPLAIN_SECONDS
 
-    def delivered_prefix(self, ref: ObjectRef) -> int | None:
-        """Records of the object already delivered; None when the whole object was."""
+    def checkpoint(self, identity: ObjectIdentity, *, fingerprint: str) -> Checkpoint | None:
+        """Where the object's delivery stands; None when the whole object was delivered (whatever the
+        configuration then: a finished object is not sent again because a setting changed since)."""
+        key = object_id(identity)
         try:
-            value = self._cache.get(object_id(ref), 0)
+            value = self._cache.get(key, None)
         except Exception as exc:
             self._complain("read", exc)
-            return 0
-        return None if value == DONE else int(value)
+            value = None
+        if value == DONE:
+            return None
+        return Checkpoint(self, key, fingerprint=fingerprint, acked_until=_resume_at(value, fingerprint, identity))
 
-    def checkpoint(self, ref: ObjectRef) -> Checkpoint | None:
-        """Where the object's delivery stands; None when the whole object was delivered."""
-        prefix = self.delivered_prefix(ref)
-        return None if prefix is None else Checkpoint(self, object_id(ref), acked_until=prefix)
-
-    def record(self, key: str, value: int) -> None:
+    def record(self, key: str, value: object) -> None:
         try:
             self._cache.set(key, value, expire=RETENTION_SECONDS)
         except Exception as exc:
@@ -66,15 +69,34 @@ class DeliveryState:
         self._cache.close()
 
 
+def _resume_at(value: object, fingerprint: str, identity: ObjectIdentity) -> int:
+    """The position a stored checkpoint lets the object resume at: 0 unless it was counted under `fingerprint`."""
+    if not isinstance(value, tuple) or len(value) != 2 or not isinstance(value[0], int) or value[0] <= 0:
+        return 0
+    position: int = value[0]
+    if value[1] != fingerprint:
+        log.info(
+            "Starting s3://%s/%s over: %d record(s) of it were delivered under another service, file_format, "
+            "encoding, charset or bound, which may split it into other records",
+            identity.bucket,
+            identity.key,
+            position,
+        )
+        return 0
+    return position
+
+
 @dataclass(eq=False)
 class Checkpoint:
-    """The contiguous delivered prefix of one object, advanced by acknowledgements arriving in any order."""
+    """The prefix of one object's record sequence that needs nothing more (each record delivered, filtered out
+    or malformed), advanced by acknowledgements arriving in any order."""
 
     state: DeliveryState
     key: str
-    acked_until: int  # records [0, acked_until) are delivered
-    total: int | None = None  # set when the whole object was read
-    _ranges: dict[int, int] = field(default_factory=dict)  # acknowledged [start, end) beyond the prefix
+    fingerprint: str  # of what shaped the record sequence the positions count (see `sequence_fingerprint`)
+    acked_until: int  # positions [0, acked_until) need nothing more
+    total: int | None = None  # the sequence's length, set when the whole object was read
+    _ranges: dict[int, int] = field(default_factory=dict)  # settled [start, end) beyond the prefix
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _written: int = field(init=False, default=0)  # the prefix last written (or read at the start)
 
@@ -86,11 +108,14 @@ class Checkpoint:
         return self.acked_until
 
     def acknowledged(self, start: int, end: int) -> None:
+        """Positions [start, end) need nothing more: delivered, or filtered out and malformed. The prefix then
+        grows over every settled range it reaches."""
         with self._lock:
-            self._ranges[start] = end
+            self._ranges[start] = max(end, self._ranges.get(start, end))
             before = self.acked_until
-            while self.acked_until in self._ranges:
-                self.acked_until = self._ranges.pop(self.acked_until)
+            while reached := [begin for begin in self._ranges if begin <= self.acked_until]:
+                for begin in reached:
+                    self.acked_until = max(self.acked_until, self._ranges.pop(begin))
             if self.acked_until != before:
                 self._persist()
 
@@ -109,4 +134,4 @@ class Checkpoint:
         if not self.done and self.acked_until == self._written:
             return
         self._written = self.acked_until
-        self.state.record(self.key, DONE if self.done else self.acked_until)
+        self.state.record(self.key, DONE if self.done else (self.acked_until, self.fingerprint))

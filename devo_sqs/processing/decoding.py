@@ -15,12 +15,13 @@ from typing import IO, Any, cast
 import zstandard
 from isal import isal_zlib
 
+from devo_sqs.config.limits import COMPRESSED_READ_BYTES, DECODED_CHUNK_BYTES
 from devo_sqs.errors import PermanentObjectError
+from devo_sqs.processing.zstd_blocks import zstd_pieces
 from devo_sqs.streams import WrappedStream
 
-CHUNK_BYTES = 1 << 20
-INPUT_BYTES = 1 << 20  # compressed bytes read at a time
-ZSTD_INPUT_BYTES = 1 << 10  # a zstd block of a few bytes can expand to 128 KiB: 1 KiB in, at most ~32 MiB out
+CHUNK_BYTES = DECODED_CHUNK_BYTES
+INPUT_BYTES = COMPRESSED_READ_BYTES
 GZIP_WBITS = 31  # zlib framing: a gzip header and trailer
 MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"BZh", "bz2"), (b"PAR1", "parquet"))
 ISAL_ERROR = cast(type[Exception], isal_zlib.error)  # its stub declares an instance
@@ -94,28 +95,28 @@ def _gunzip(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
 
 
 def _unzstd(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:
-    """Zstandard frame after frame. Input goes in ZSTD_INPUT_BYTES pieces (the decoder has no output limit),
-    so one call yields at most ~32 MiB even for pathological ratios."""
+    """Zstandard frame after frame, fed to the decoder one block at a time (zstd_blocks), so one call makes at
+    most 128 KiB however the input compresses."""
     context = zstandard.ZstdDecompressor()
     decoder: Any = None
     parts: list[bytes] = []
     size = 0
-    while block := raw.read(INPUT_BYTES):
-        for start in range(0, len(block), ZSTD_INPUT_BYTES):
-            data = block[start : start + ZSTD_INPUT_BYTES]
-            while data:
-                decoder = decoder or context.decompressobj()
-                out = decoder.decompress(data)
-                data, decoder = (decoder.unused_data, None) if decoder.eof else (b"", decoder)
+    try:
+        for starts_frame, piece in zstd_pieces(raw, read_bytes=INPUT_BYTES):
+            if starts_frame:
+                decoder = context.decompressobj()
+            if out := decoder.decompress(piece):
                 parts.append(out)
                 size += len(out)
             if size >= chunk_bytes:
                 yield b"".join(parts)
                 parts, size = [], 0
+    except DECODE_ERRORS:
+        if size:
+            yield b"".join(parts)  # what precedes the fault is delivered
+        raise
     if size:
         yield b"".join(parts)
-    if decoder is not None:
-        raise EOFError("zstd stream truncated: it ends inside a frame")
 
 
 def _bunzip2(raw: IO[bytes], chunk_bytes: int) -> Iterator[bytes]:

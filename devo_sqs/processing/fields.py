@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from devo_sqs.config.models import Operation, RecordMapping, ReplaceOp
+from devo_sqs.processing.processors.base import json_default
 
 Chain = Callable[[str], str | None]
 Extractor = Callable[[Any], str | None]
@@ -25,7 +26,10 @@ def as_text(value: Any) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value, default=json_default).decode()
+    except orjson.JSONEncodeError:  # nested deeper than JSON can be written: no value
+        return None
 
 
 def compile_chain(operations: Sequence[Operation]) -> Chain:

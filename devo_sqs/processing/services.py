@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
+from devo_sqs.config.limits import DEFAULT_LIMITS, Limits
 from devo_sqs.config.loader import predefined_services
 from devo_sqs.config.models import Service, SqsInput
 from devo_sqs.errors import ConfigError
@@ -17,25 +18,28 @@ Target = tuple[re.Pattern[str] | None, ServicePipeline]  # (dispatch key pattern
 
 
 class ServiceRouter:
-    def __init__(self, services: Mapping[str, Service], *, sqs_values: Mapping[str, str]) -> None:
+    def __init__(
+        self, services: Mapping[str, Service], *, sqs_values: Mapping[str, str], limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         self._named: dict[str, list[Target]] = {}
         self._routes: list[tuple[re.Pattern[str] | None, list[Target]]] = []
         for name, service in services.items():
             if service.dispatch:
                 pattern = re.compile(service.key_pattern) if service.key_pattern else None
                 targets: list[Target] = [
-                    (re.compile(rule.key_pattern), _predefined_pipeline(name, rule.service, sqs_values))
+                    (re.compile(rule.key_pattern), _predefined_pipeline(name, rule.service, sqs_values, limits))
                     for rule in service.dispatch
                 ]
                 self._routes.append((pattern, targets))
             else:
-                targets = [(None, ServicePipeline(name, service, sqs_values=sqs_values))]
+                targets = [(None, ServicePipeline(name, service, sqs_values=sqs_values, limits=limits))]
                 self._routes.append((None, targets))
             self._named[name] = targets
 
     @classmethod
     def for_input(cls, spec: SqsInput) -> ServiceRouter:
-        return cls(spec.services, sqs_values={"region": spec.queue_region, "account": spec.queue_account})
+        sqs_values = {"region": spec.queue_region, "account": spec.queue_account}
+        return cls(spec.services, sqs_values=sqs_values, limits=spec.limits)
 
     def pipeline_for(self, key: str) -> ServicePipeline | None:
         """The pipeline that handles `key`, or None when no service claims it."""
@@ -55,7 +59,7 @@ class ServiceRouter:
         return next((pipeline for pattern, pipeline in targets if pattern is not None and pattern.search(key)), None)
 
 
-def _predefined_pipeline(owner: str, name: str, sqs_values: Mapping[str, str]) -> ServicePipeline:
+def _predefined_pipeline(owner: str, name: str, sqs_values: Mapping[str, str], limits: Limits) -> ServicePipeline:
     definition = predefined_services().get(name)
     if definition is None:
         raise ConfigError([f"services.{owner}.dispatch: unknown predefined service {name!r}"])
@@ -63,4 +67,4 @@ def _predefined_pipeline(owner: str, name: str, sqs_values: Mapping[str, str]) -
         service = Service.model_validate(definition)
     except ValidationError as exc:
         raise ConfigError([f"services.{owner}.dispatch.{name}: {exc}"]) from None
-    return ServicePipeline(f"{owner}/{name}", service, sqs_values=sqs_values)
+    return ServicePipeline(f"{owner}/{name}", service, sqs_values=sqs_values, limits=limits)

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 
 from devo_sqs.processing.records import ObjectContext
 
-MAX_RECORD_BYTES = 64 << 20
 UTF8_BOM = b"\xef\xbb\xbf"
 REPLACEMENT = "\ufffd"
 ENCODED_REPLACEMENT = REPLACEMENT.encode()
+STRADDLE_WINDOW_BYTES = 64 << 10
 
 
 def line_blocks(
@@ -25,28 +25,120 @@ def line_blocks(
 
     With `keep_empty`, an empty block stands for an empty line between two blocks (CSV values may hold one).
 
-    A record longer than MAX_RECORD_BYTES is counted as malformed and skipped, so one runaway line cannot
-    exhaust memory.
+    A record that runs over several chunks is kept as parts and joined once, when it ends (linear time however
+    long it is). One longer than `limits.max_record_bytes` is counted as malformed and its bytes are dropped up to
+    its end, so one runaway line cannot exhaust memory.
     """
-    carry = b""
-    skipping = False
-    for chunk in without_bom(chunks):
+    largest = ctx.limits.max_record_bytes
+    reason = f"record longer than limits.max_record_bytes ({largest})"
+    open_record = OpenRecord()
+    chunks = without_bom(chunks)
+    if len(separator) > 1:
+        chunks = whole_separators(chunks, separator)
+    for chunk in chunks:
         ctx.stats.bytes_read += len(chunk)
         cut = chunk.rfind(separator)
         if cut < 0:
-            carry += chunk
-            if len(carry) > MAX_RECORD_BYTES:
-                ctx.malformed(f"record longer than {MAX_RECORD_BYTES} bytes", carry[:80])
-                carry, skipping = b"", True
+            if (sample := open_record.add(chunk, largest)) is not None:
+                ctx.malformed(reason, sample)
             continue
-        block = carry + memoryview(chunk)[:cut] if carry else chunk[:cut]  # one copy, not a slice and a concat
-        carry = chunk[cut + len(separator) :]
-        if skipping:
-            block, skipping = block.partition(separator)[2], False
+        if (sample := open_record.passes(chunk, separator, largest)) is not None:
+            ctx.malformed(reason, sample)
+        block = open_record.joined(memoryview(chunk)[:cut]) if open_record.parts else chunk[:cut]
+        if open_record.skipping:
+            block = block.partition(separator)[2]
+        open_record.restart(chunk[cut + len(separator) :])
+        if len(block) > largest:  # only then may a line in it be too long
+            block = _without_long_lines(block, separator, largest, ctx, reason)
         if block or keep_empty:
             yield to_utf8(block, ctx)
-    if carry and not skipping:
-        yield to_utf8(carry, ctx)
+    if open_record.size and not open_record.skipping:
+        yield to_utf8(open_record.joined(b""), ctx)
+
+
+def _without_long_lines(block: bytes, separator: bytes, largest: int, ctx: ObjectContext, reason: str) -> bytes:
+    lines = block.split(separator)
+    if max(map(len, lines)) <= largest:
+        return block
+    kept = []
+    for line in lines:
+        if len(line) <= largest:
+            kept.append(line)
+        else:
+            ctx.malformed(reason, line[:80])
+    return separator.join(kept)
+
+
+class OpenRecord:
+    """The record still open at the end of the chunks read so far, as parts (joined once, when it ends)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.skipping = False  # it passed the limit: its bytes are dropped until it ends
+
+    def add(self, chunk: bytes, largest: int) -> bytes | None:
+        """Append a chunk without a separator. When this makes the record pass `largest`: its first bytes (for
+        the log line), and from then on its bytes are dropped."""
+        if self.skipping:
+            return None
+        self.parts.append(chunk)
+        self.size += len(chunk)
+        if self.size <= largest:
+            return None
+        sample = self.parts[0][:80]
+        self.parts, self.size, self.skipping = [], 0, True
+        return sample
+
+    def passes(self, chunk: bytes, separator: bytes, largest: int) -> bytes | None:
+        """When the record ends in `chunk` longer than `largest`: its first bytes, and it is dropped."""
+        if self.skipping or not self.size or self.size + chunk.find(separator) <= largest:
+            return None
+        self.skipping = True
+        return self.parts[0][:80]
+
+    def joined(self, end: bytes | memoryview) -> bytes:
+        return b"".join([*self.parts, end])
+
+    def restart(self, rest: bytes) -> None:
+        self.parts, self.size, self.skipping = ([rest] if rest else []), len(rest), False
+
+
+def whole_separators(chunks: Iterable[bytes], separator: bytes) -> Iterator[bytes]:
+    """The chunks cut anew so that no occurrence of a multi-byte `separator` straddles two of them: each piece
+    ends just after a separator, or short of the last bytes that could begin one."""
+    keep = len(separator) - 1
+    buffer = b""
+    for chunk in chunks:
+        buffer = buffer + chunk if buffer else chunk
+        cut = buffer.rfind(separator)
+        if cut >= 0:
+            cut += len(separator)
+        elif len(buffer) > STRADDLE_WINDOW_BYTES:
+            cut = len(buffer) - keep
+        else:
+            continue
+        yield buffer[:cut]
+        buffer = buffer[cut:]
+    if buffer:
+        yield buffer
+
+
+def counted(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[bytes]:
+    """The chunks, their bytes counted as read."""
+    for chunk in chunks:
+        ctx.stats.bytes_read += len(chunk)
+        yield chunk
+
+
+def pieces(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The chunks cut into pieces of at most `size` bytes."""
+    for chunk in chunks:
+        if len(chunk) <= size:
+            yield chunk
+            continue
+        for start in range(0, len(chunk), size):
+            yield chunk[start : start + size]
 
 
 def to_utf8(data: bytes, ctx: ObjectContext) -> bytes:

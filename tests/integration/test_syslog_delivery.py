@@ -14,10 +14,9 @@ import pytest
 
 from devo_sqs.backoff import Backoff
 from devo_sqs.config.models import SyslogOutput
-from devo_sqs.messages import Ack, Batch, Verdict
+from devo_sqs.messages import Ack, Batch
 from devo_sqs.output.delivery import DeliveryThread, Outcomes
 from devo_sqs.output.framing import Framer
-from devo_sqs.output.lookup import Lookup
 from devo_sqs.output.managers import SenderManager
 from devo_sqs.output.senders.base import OutputError
 from devo_sqs.output.senders.syslog import SyslogSender, tls_context
@@ -228,32 +227,6 @@ def test_a_full_spool_holds_the_batch_unacknowledged_until_the_output_returns(
     syslog_receiver.start()
     assert outcomes.wait_confirmed(1, timeout=20)
     assert outcomes.confirmed == [1] and len(spool) == 0
-
-
-def test_a_lookup_arrives_as_start_rows_end_in_order(syslog_receiver: SyslogReceiver) -> None:
-    acks: list[Ack] = []
-    outputs = {"relay": SyslogOutput(type="relay", address="127.0.0.1", port=syslog_receiver.port)}
-    manager = SenderManager("lookup", outputs, on_ack=acks.append)
-    lookup = Lookup(name="assets", columns=["ip", "host", "owner"], key="host", types={"ip": "ip4"})
-    batch = lookup.batch([["10.0.0.1", "web-1", 'team "a"'], ["10.0.0.2", "db-1", 42]], batch_id=3)
-    manager.start()
-    try:
-        assert manager.submit(batch, timeout=10)
-        assert wait_until(lambda: acks == [Ack(3, Verdict.DELIVERED)], timeout=10)
-    finally:
-        manager.stop()
-        manager.join(10)
-    assert syslog_receiver.wait_for(4, timeout=10)
-    frames = [(frame.tag, frame.message.split("|", 1)[1]) for frame in syslog_receiver.frames()]
-    headers = '[{"host":{"type":"str","key":true}},{"ip":{"type":"ip4"}},{"owner":{"type":"str"}}]'
-    assert frames == [
-        ("my.lookup.control.assets.FULL", f"START|{headers}"),
-        ("my.lookup.data.assets", '"web-1","10.0.0.1","team ""a"""'),
-        ("my.lookup.data.assets", '"db-1","10.0.0.2",42'),
-        ("my.lookup.control.assets.FULL", f"END|{headers}"),
-    ]
-    ids = {frame.message.split("|", 1)[0] for frame in syslog_receiver.frames()}
-    assert len(ids) == 1 and ids.pop().endswith("_assets")
 
 
 def test_connections_are_recycled_after_their_maximum_age(

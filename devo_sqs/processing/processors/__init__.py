@@ -34,6 +34,9 @@ PROCESSORS: dict[str, Callable[..., Processor]] = {
 }
 
 
+READS_PARQUET = frozenset({"vpc_flow_processor"})  # `encoding: auto` honours `PAR1` for these
+
+
 def build_processor(file_format: Any, *, parse_records: bool) -> Processor:
     """The processor a validated `file_format` names, configured."""
     return PROCESSORS[file_format.type](file_format.config, parse_records=parse_records)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from devo_sqs.config.processors import AwsAccessLogsConfig
-from devo_sqs.processing.records import ObjectContext, Records
+from devo_sqs.processing.records import ObjectContext, Records, in_runs
 from devo_sqs.processing.text import line_blocks, split_lines
 
 COLUMNS = {
@@ -108,8 +108,8 @@ class AwsAccessLogs:
             yield from self._cloudfront(chunks, ctx)
             return
         for block in line_blocks(chunks, ctx):
-            lines = split_lines(block)
-            yield Records(lines, [self._record(line) for line in lines] if self.parse else None)
+            for lines in in_runs(split_lines(block), ctx.limits.records_per_run):
+                yield Records(lines, [self._record(line) for line in lines] if self.parse else None)
 
     def _record(self, line: bytes) -> dict[str, Any]:
         values = tokens(line.decode())
@@ -125,10 +125,8 @@ class AwsAccessLogs:
             if block.startswith(b"#") or b"\n#" in block:
                 names = _cloudfront_fields(lines) or names
                 lines = [line for line in lines if not line.startswith(b"#")]
-            if lines:
-                yield Records(
-                    lines, [named(names, line.decode().split("\t")) for line in lines] if self.parse else None
-                )
+            for run in in_runs(lines, ctx.limits.records_per_run):
+                yield Records(run, [named(names, line.decode().split("\t")) for line in run] if self.parse else None)
 
 
 def _cloudfront_fields(lines: list[bytes]) -> list[str] | None:

@@ -23,9 +23,10 @@ from typing import Any
 import orjson
 
 from devo_sqs.config.processors import _Empty
+from devo_sqs.processing.processors.base import json_sample
 from devo_sqs.processing.processors.json_stream import json_values, value_spans
 from devo_sqs.processing.records import ObjectContext, Records
-from devo_sqs.processing.text import MAX_RECORD_BYTES, to_utf8
+from devo_sqs.processing.text import to_utf8
 
 CONTROL_MESSAGE = "CONTROL_MESSAGE"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -40,8 +41,7 @@ class CloudwatchLogs:
             records = Records([], [] if self.parse else None)
             for payload in payloads:
                 self._add_payload(records, payload, ctx)
-            if records.messages:
-                yield records
+            yield from records.runs(ctx.limits.records_per_run)
 
     def _add_payload(self, records: Records, payload: Any, ctx: ObjectContext) -> None:
         if isinstance(payload, dict) and "logEvents" in payload:
@@ -51,7 +51,7 @@ class CloudwatchLogs:
             for inner in firehose_payloads(payload["records"], ctx):
                 self._add_payload(records, inner, ctx)
         else:
-            ctx.malformed("not a CloudWatch Logs payload", orjson.dumps(payload))
+            ctx.malformed("not a CloudWatch Logs payload", json_sample(payload))
 
     def _add_events(self, records: Records, payload: dict[str, Any], ctx: ObjectContext) -> None:
         events = payload["logEvents"]
@@ -72,7 +72,7 @@ def _valid_events(events: Any, ctx: ObjectContext) -> tuple[list[Any], list[str]
         if isinstance(event, dict) and isinstance(event.get("message"), str):
             kept.append(event)
         else:
-            ctx.malformed("a log event without a message text", orjson.dumps(event))
+            ctx.malformed("a log event without a message text", json_sample(event))
     texts = [event["message"] for event in kept]
     return kept, texts, [text.encode() for text in texts]
 
@@ -104,23 +104,23 @@ def firehose_payloads(firehose_records: list[Any], ctx: ObjectContext) -> Iterat
 def _decoded_data(firehose_record: Any, ctx: ObjectContext) -> bytes | None:
     try:
         data = base64.b64decode(firehose_record["data"], validate=True)
-        return _gunzip(data) if data.startswith(GZIP_MAGIC) else data
+        return _gunzip(data, ctx.limits.max_record_bytes) if data.startswith(GZIP_MAGIC) else data
     except (TypeError, KeyError, binascii.Error, zlib.error, ValueError) as exc:
-        ctx.malformed(f"undecodable Firehose record data ({exc})", orjson.dumps(firehose_record)[:200])
+        ctx.malformed(f"undecodable Firehose record data ({exc})", json_sample(firehose_record))
         return None
 
 
-def _gunzip(data: bytes) -> bytes:
-    """All gzip members of `data`, at most MAX_RECORD_BYTES of output (a larger one raises ValueError)."""
+def _gunzip(data: bytes, largest: int) -> bytes:
+    """All gzip members of `data`, at most `largest` bytes of output (a larger one raises ValueError)."""
     parts: list[bytes] = []
-    room = MAX_RECORD_BYTES
+    room = largest
     while data:
         if room <= 0:
-            raise ValueError(f"gzip data larger than {MAX_RECORD_BYTES} bytes")
+            raise ValueError(f"gzip data larger than limits.max_record_bytes ({largest})")
         member = zlib.decompressobj(wbits=31)
         parts.append(member.decompress(data, room))
         room -= len(parts[-1])
         if member.unconsumed_tail or not member.eof:
-            raise ValueError(f"gzip data larger than {MAX_RECORD_BYTES} bytes or truncated")
+            raise ValueError(f"gzip data larger than limits.max_record_bytes ({largest}) or truncated")
         data = member.unused_data
     return b"".join(parts)

@@ -14,12 +14,13 @@ from itertools import chain
 from typing import Any
 
 from devo_sqs.processing.records import ObjectContext
-from devo_sqs.processing.text import MAX_RECORD_BYTES, split_lines
+from devo_sqs.processing.text import split_lines
 
 MAX_QUOTED_RECORD_BYTES = 1 << 20
 SENTINEL = ("",)  # an empty line after the block: a record still open swallows it instead of yielding []
 
-csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))  # the default (128 KiB) is below our bound
+FIELD_BYTES = 64 << 20  # the most `limits.max_record_bytes` may be: the csv default (128 KiB) is below it
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_BYTES))
 
 Rows = list[list[str]]
 Run = tuple[list[bytes], Rows | None]  # the records' original bytes, and their fields when asked for

@@ -1,5 +1,6 @@
 """`dict_processor`: data that arrives as one JSON value (direct mode message bodies): an object is one
-record, a list one record per element; a body that is not JSON is one text record."""
+record, a list one record per element; a body that is not JSON is one text record. A body larger than
+`limits.max_body_bytes` is one malformed record (it is parsed whole)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from devo_sqs.processing.text import to_utf8
 
 def body_records(body: bytes, ctx: ObjectContext) -> Records:
     ctx.stats.bytes_read += len(body)
+    largest = ctx.limits.max_body_bytes
+    if len(body) > largest:
+        ctx.malformed(f"a body of {len(body)} bytes, more than limits.max_body_bytes ({largest})", body[:80])
+        return Records([], None)
     text = to_utf8(body.removeprefix(b"\xef\xbb\xbf"), ctx).strip()
     if not text:
         return Records([], None)
@@ -22,10 +27,7 @@ def body_records(body: bytes, ctx: ObjectContext) -> Records:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
         return Records([text], None)
-    return json_records(document if isinstance(document, list) else [document])
-
-
-MAX_BODY_BYTES = 64 << 20  # one JSON value read whole: an SQS body is at most 256 KiB, an S3 object must be small
+    return json_records(document if isinstance(document, list) else [document], ctx)
 
 
 class DictProcessor:
@@ -35,11 +37,15 @@ class DictProcessor:
         pass
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
-        parts, size = [], 0
+        largest = ctx.limits.max_body_bytes
+        parts: list[bytes] = []
+        size = 0
         for chunk in chunks:
             size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                ctx.malformed(f"dict_processor input larger than {MAX_BODY_BYTES} bytes", chunk[:80])
+            if size > largest:
+                ctx.stats.bytes_read += size
+                sample = (parts or [chunk])[0][:80]
+                ctx.malformed(f"dict_processor input larger than limits.max_body_bytes ({largest})", sample)
                 return
             parts.append(chunk)
-        yield body_records(b"".join(parts), ctx)
+        yield from body_records(b"".join(parts), ctx).runs(ctx.limits.records_per_run)

@@ -21,4 +21,4 @@ class Jamf:
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
         for objects in json_values(chunks, ctx):
-            yield json_records(objects)
+            yield json_records(objects, ctx)

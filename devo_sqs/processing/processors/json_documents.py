@@ -1,7 +1,7 @@
 """Processors for files that are one JSON document: `single_json_object_processor`, `json_array_processor`.
 
-A document up to STREAM_ABOVE_BYTES is parsed whole with orjson (the fast path); a larger one has its list of
-records streamed (big_documents), so memory stays bounded whatever the size.
+A document up to `limits.whole_document_bytes` is parsed whole with orjson (the fast path); a larger one is
+walked as a stream (document_stream), so memory stays bounded whatever the size.
 """
 
 from __future__ import annotations
@@ -13,25 +13,21 @@ import orjson
 
 from devo_sqs.config.processors import SingleJsonObjectConfig, _Empty
 from devo_sqs.errors import PermanentObjectError
-from devo_sqs.processing.processors.base import dig, json_records, key_path
-from devo_sqs.processing.processors.big_documents import stream_records
+from devo_sqs.processing.processors.base import dig, json_records, json_sample, key_path
+from devo_sqs.processing.processors.document_stream import Path, document_records
+from devo_sqs.processing.processors.document_text import TextStream
 from devo_sqs.processing.records import ObjectContext, Records
-from devo_sqs.processing.text import to_utf8
-
-MAX_DOCUMENT_BYTES = 512 << 20
-STREAM_ABOVE_BYTES = 16 << 20  # larger: streamed (big_documents); parsed whole, a document takes ~7x its size
-RECORDS_PER_RUN = 1000
+from devo_sqs.processing.text import counted, to_utf8, without_bom
 
 
 def read_head(chunks: Iterator[bytes], ctx: ObjectContext) -> tuple[list[bytes], bool]:
-    """The document's first chunks, up to STREAM_ABOVE_BYTES; True when that is the whole document."""
+    """The document's first chunks, up to `whole_document_bytes`; True when that is the whole document."""
     parts: list[bytes] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
-        ctx.stats.bytes_read += len(chunk)
         parts.append(chunk)
-        if size > STREAM_ABOVE_BYTES:
+        if size > ctx.limits.whole_document_bytes:
             return parts, False
     return parts, True
 
@@ -41,7 +37,7 @@ def parse_document(parts: list[bytes], ctx: ObjectContext) -> Any:
     document cannot be split into records at all: PermanentObjectError."""
     joined = b"".join(parts)
     parts.clear()
-    data = to_utf8(joined.removeprefix(b"\xef\xbb\xbf"), ctx)
+    data = to_utf8(joined, ctx)
     if not data.strip():
         return None
     try:
@@ -50,9 +46,23 @@ def parse_document(parts: list[bytes], ctx: ObjectContext) -> Any:
         raise PermanentObjectError(f"not a JSON document: {exc}") from None
 
 
-def in_runs(values: list[Any]) -> Iterator[Records]:
-    for start in range(0, len(values), RECORDS_PER_RUN):
-        yield json_records(values[start : start + RECORDS_PER_RUN])
+def streamed(head: list[bytes], rest: Iterator[bytes], ctx: ObjectContext, **paths: Path | None) -> Iterator[Records]:
+    return document_records(TextStream(head, rest), ctx, **paths)
+
+
+def streamable(path: list[str | int] | None) -> Path | None:
+    """A path a big document can be walked along: keys only."""
+    if path is None:
+        return None
+    if any(isinstance(step, int) for step in path):
+        raise PermanentObjectError("a document too big to parse whole cannot be walked to a key with list indexes")
+    return tuple(map(str, path))
+
+
+def in_runs(values: list[Any], ctx: ObjectContext) -> Iterator[Records]:
+    size = ctx.limits.records_per_run
+    for start in range(0, len(values), size):
+        yield json_records(values[start : start + size], ctx)
 
 
 class SingleJsonObject:
@@ -65,10 +75,10 @@ class SingleJsonObject:
         self.fallback = key_path(config.fallback_key)
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
-        chunks = iter(chunks)
+        chunks = without_bom(counted(chunks, ctx))
         head, whole = read_head(chunks, ctx)
         if not whole:
-            yield from stream_records(head, chunks, ctx, path=self.path)
+            yield from streamed(head, chunks, ctx, path=streamable(self.path), fallback=streamable(self.fallback))
             return
         document = parse_document(head, ctx)
         if document is None:
@@ -77,9 +87,9 @@ class SingleJsonObject:
         if found is None and self.fallback is not None:
             found = dig(document, self.fallback)
         if found is None:
-            ctx.malformed(f"no {'.'.join(map(str, self.path or []))!r} in the document", orjson.dumps(document))
+            ctx.malformed(f"no {'.'.join(map(str, self.path or []))!r} in the document", json_sample(document))
             return
-        yield from in_runs(found if isinstance(found, list) else [found])
+        yield from in_runs(found if isinstance(found, list) else [found], ctx)
 
 
 class JsonArray:
@@ -89,11 +99,11 @@ class JsonArray:
         pass
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
-        chunks = iter(chunks)
+        chunks = without_bom(counted(chunks, ctx))
         head, whole = read_head(chunks, ctx)
         if not whole:
-            yield from stream_records(head, chunks, ctx, path=None)
+            yield from streamed(head, chunks, ctx, path=None)
             return
         document = parse_document(head, ctx)
         if document is not None:
-            yield from in_runs(document if isinstance(document, list) else [document])
+            yield from in_runs(document if isinstance(document, list) else [document], ctx)

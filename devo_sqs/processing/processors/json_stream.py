@@ -4,45 +4,48 @@ Fast path, per block of about one chunk: every `}{` candidate boundary becomes `
 whole block as one array in a single call. A raw newline is invalid inside a JSON string, so a candidate that
 was really inside a string makes that parse fail instead of silently splitting the string; such a block (or one
 holding a malformed value) goes through `value_spans`, which cuts value by value: candidate pieces checked with
-orjson, a bracket scanner where a piece does not parse. Memory: one block plus one value, at most
-MAX_RECORD_BYTES; a longer value is counted as malformed and skipped up to the next boundary.
+orjson, a bracket scanner where a piece does not parse. Memory: one block (PARSE_BYTES, so that even a block
+of `{}` parses into a bounded number of objects) plus one value, at most `limits.max_record_bytes`; a longer
+value is counted as malformed and skipped up to the next boundary. Runs hold at most `limits.records_per_run`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
 import orjson
 
-from devo_sqs.processing.records import ObjectContext
-from devo_sqs.processing.text import MAX_RECORD_BYTES, is_utf8, to_utf8, utf8_chunks, without_bom
+from devo_sqs.processing.records import ObjectContext, in_runs
+from devo_sqs.processing.text import counted, is_utf8, pieces, to_utf8, utf8_chunks, without_bom
 
 BOUNDARY = re.compile(rb"\}[ \t\r\n]*\{")
 RESYNC = re.compile(rb"\}[ \t\r\n]*\{|\n\{")
 OPENER = re.compile(rb"[{\[]")
 SPACE = re.compile(rb"[ \t\r\n]*")
 STRUCTURE = re.compile(rb'["{}\[\]]')
-STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 SCALAR_END = re.compile(rb'[ \t\r\n{}\[\]",]')
 OPENERS = frozenset(b"{[")
 QUOTE = ord('"')
+BACKSLASH = ord("\\")
 STRADDLE_BYTES = 64  # a boundary's `}` and the whitespace after it may end the previous buffer
 FIRST_WINDOW_BYTES = 4096
 BISECT_BYTES = 16 << 10
+PARSE_BYTES = 64 << 10
 Span = tuple[bytes, Any]
 
 
 def json_values(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[list[Any]]:
     """Runs of the top-level JSON values of the stream, parsed. An array stands for its elements; a value
     that is not JSON, or a bare scalar, is counted as malformed and skipped."""
-    chunks = _counted(chunks, ctx)
+    chunks = counted(chunks, ctx)
     if not is_utf8(ctx.charset):
-        chunks, ctx = utf8_chunks(chunks, ctx), ObjectContext(source=ctx.source, stats=ctx.stats)
+        chunks, ctx = utf8_chunks(chunks, ctx), ctx.with_charset("utf-8")
     carry = b""
     skipping = False
-    for chunk in without_bom(chunks):
+    largest = ctx.limits.max_record_bytes
+    for chunk in pieces(without_bom(chunks), PARSE_BYTES):
         buffer = carry + chunk if carry else chunk
         start = max(0, len(carry) - STRADDLE_BYTES)
         if skipping:
@@ -53,17 +56,11 @@ def json_values(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[list[An
             yield from _flush(values, ctx)
             buffer = rest + buffer[cut:] if rest else buffer[cut:]
         carry = buffer
-        if len(carry) > MAX_RECORD_BYTES:
-            ctx.malformed(f"JSON value longer than {MAX_RECORD_BYTES} bytes", carry[:80])
+        if len(carry) > largest:
+            ctx.malformed(f"JSON value longer than limits.max_record_bytes ({largest})", carry[:80])
             carry, skipping = carry[-STRADDLE_BYTES:], True
     if carry and not skipping:
         yield from _flush(_parse_block(carry, ctx, final=True)[0], ctx)
-
-
-def _counted(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[bytes]:
-    for chunk in chunks:
-        ctx.stats.bytes_read += len(chunk)
-        yield chunk
 
 
 def _resume(buffer: bytes) -> tuple[bytes, int, bool]:
@@ -116,8 +113,7 @@ def _parse_text(text: bytes, ctx: ObjectContext, *, final: bool) -> tuple[list[A
 
 def _flush(values: list[Any], ctx: ObjectContext) -> Iterator[list[Any]]:
     if all(type(value) is dict for value in values):
-        if values:
-            yield values
+        yield from in_runs(values, ctx.limits.records_per_run)
         return
     kept: list[Any] = []
     for value in values:
@@ -127,31 +123,42 @@ def _flush(values: list[Any], ctx: ObjectContext) -> Iterator[list[Any]]:
             kept.extend(value)
         else:
             ctx.malformed("a JSON scalar where an object was expected", orjson.dumps(value))
-    if kept:
-        yield kept
+    yield from in_runs(kept, ctx.limits.records_per_run)
 
 
 def value_spans(text: bytes, ctx: ObjectContext, *, final: bool) -> tuple[list[Span], bytes]:
-    """The JSON values of valid UTF-8 `text`, each as (its bytes as written, parsed), and the unfinished rest.
+    """The JSON values of valid UTF-8 `text`, each as (its bytes as written, parsed), and the unfinished rest
+    (see iter_value_spans)."""
+    spans = iter_value_spans(text, ctx, final=final)
+    found: list[Span] = []
+    while True:
+        try:
+            found.append(next(spans))
+        except StopIteration as stop:
+            return found, stop.value
+
+
+def iter_value_spans(text: bytes, ctx: ObjectContext, *, final: bool) -> Generator[Span, None, bytes]:
+    """Yield the JSON values of valid UTF-8 `text`, each as (its bytes as written, parsed); return the
+    unfinished rest.
 
     A malformed object or array is counted and skipped up to where its brackets close, or when they never do,
     up to the next candidate boundary or line starting with `{`; other text up to the next `{` or `[`. A value
     cut short by the end of the text is the rest when not `final` (orjson says "end of data"), else malformed.
     """
-    spans: list[Span] = []
     position = _skip_space(text, 0)
     while position < len(text):
         end, value = _next_value(text, position)
         if value is not _MISSING and end is not None:
-            spans.append((text[position:end], value))
+            yield text[position:end], value
         elif end is None and not final and _cut_short(text[position:]):
-            return spans, text[position:]
+            return text[position:]
         else:
             ctx.malformed("not JSON", text[position : position + 200])
             if end is None or text[position] not in OPENERS:
                 end = _resync(text, position)
         position = _skip_space(text, end)
-    return spans, b""
+    return b""
 
 
 _MISSING = object()
@@ -198,12 +205,25 @@ def _cut_short(piece: bytes) -> bool:
     return False
 
 
+def string_end(text: bytes, position: int) -> int:
+    """Just past the quote that closes the string whose text starts at `position`, or -1 when `text` ends
+    first. A quote after an odd run of backslashes is escaped."""
+    while (quote := text.find(b'"', position)) >= 0:
+        before = quote
+        while before > position and text[before - 1] == BACKSLASH:
+            before -= 1
+        if (quote - before) % 2 == 0:
+            return quote + 1
+        position = quote + 1
+    return -1
+
+
 def value_end(text: bytes, start: int) -> int | None:
     """Where the value starting at `text[start]` ends, by bracket depth outside strings; None when the text ends
     first. It does not validate: orjson does, on the slice."""
     if text[start] == QUOTE:
-        closed = STRING_REST.match(text, start + 1)
-        return closed.end() if closed else None
+        closed = string_end(text, start + 1)
+        return closed if closed >= 0 else None
     if text[start] not in OPENERS:
         stop = SCALAR_END.search(text, start + 1)
         return stop.start() if stop else len(text)
@@ -211,10 +231,10 @@ def value_end(text: bytes, start: int) -> int | None:
     position = start
     while found := STRUCTURE.search(text, position):
         if text[found.start()] == QUOTE:
-            closed = STRING_REST.match(text, found.end())
-            if closed is None:
+            closed = string_end(text, found.end())
+            if closed < 0:
                 return None
-            position = closed.end()
+            position = closed
             continue
         depth += 1 if text[found.start()] in OPENERS else -1
         position = found.end()

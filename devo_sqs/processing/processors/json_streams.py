@@ -3,7 +3,8 @@
 (lines holding one or more objects back to back).
 
 Objects whose text framed them (a line, a part between separators) are sent as written; records taken out of
-a larger object, and objects written over several lines, are sent as compact JSON.
+a larger object, and objects written over several lines, are sent as compact JSON. However many objects a line
+or a block holds, they are handed on `limits.records_per_run` at a time.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 import orjson
 
 from devo_sqs.config.processors import JsonLineArraysConfig, SeparatedJsonConfig, UnseparatedJsonConfig
-from devo_sqs.processing.processors.base import dig, json_records, key_path, parse_json_lines
-from devo_sqs.processing.processors.json_stream import json_values, value_spans
-from devo_sqs.processing.records import ObjectContext, Records
-from devo_sqs.processing.text import MAX_RECORD_BYTES, line_blocks, split_lines, without_bom
+from devo_sqs.processing.processors.base import compact_json, dig, json_records, key_path, parse_json_lines
+from devo_sqs.processing.processors.json_stream import iter_value_spans, json_values
+from devo_sqs.processing.records import ObjectContext, Records, in_runs
+from devo_sqs.processing.text import line_blocks, split_lines, without_bom
 
 STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes included
 
@@ -36,19 +37,23 @@ class SeparatedJson:
             parts = split_lines(block, self.separator)
             if self.separator != b"\n":
                 parts = [part for part in (part.strip() for part in parts) if part]
-            records = parse_json_lines(parts, ctx)
-            if records.messages:
-                yield self._one_line_each(records)
+            for run in in_runs(parts, ctx.limits.records_per_run):
+                records = parse_json_lines(run, ctx)
+                if records.messages:
+                    yield self._one_line_each(records, ctx)
 
-    def _one_line_each(self, records: Records) -> Records:
+    def _one_line_each(self, records: Records, ctx: ObjectContext) -> Records:
         messages, parsed = records
-        if self.separator != b"\n" and any(b"\n" in message for message in messages):
-            assert parsed is not None
-            messages = [
-                orjson.dumps(value) if b"\n" in message else message
-                for message, value in zip(messages, parsed, strict=True)
-            ]
-        return Records(messages, parsed)
+        if self.separator == b"\n" or not any(b"\n" in message for message in messages):
+            return records
+        assert parsed is not None
+        kept = Records([], [])
+        for message, value in zip(messages, parsed, strict=True):
+            text = compact_json(value, ctx) if b"\n" in message else message
+            if text is not None:
+                kept.messages.append(text)
+                kept.parsed.append(value)  # type: ignore[union-attr]
+        return kept
 
 
 class UnseparatedJson:
@@ -64,8 +69,8 @@ class UnseparatedJson:
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
         for values in json_values(chunks, ctx):
             records = values if self.path is None else self._records(values)
-            if records:
-                yield json_records(records)
+            for run in in_runs(records, ctx.limits.records_per_run):
+                yield json_records(run, ctx)
 
     def _records(self, values: list[Any]) -> list[Any]:
         records: list[Any] = []
@@ -101,72 +106,94 @@ class JsonLineArrays:
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
         reader = LineValues(ctx, text_lines=self.text_lines)
         for block in line_blocks(without_bom(chunks), ctx):
-            records = reader.read(split_lines(block))
-            if records.messages:
-                yield records
+            for lines in in_runs(split_lines(block), ctx.limits.records_per_run):
+                yield from reader.read(lines)
         reader.finish()
 
 
 class LineValues:
-    """The records of one object's successive lines. A value still open at the end of its line goes on over
-    the next lines until its brackets close (at most MAX_RECORD_BYTES are kept); a line starting with `{`
-    while one is open begins a new value, and the open one is counted as malformed."""
+    """The records of one object's successive lines, in runs of at most `records_per_run`. A value still open
+    at the end of its line goes on over the next lines until its brackets close (at most `max_record_bytes`
+    are kept); a line starting with `{` while one is open begins a new value, and the open one is counted as
+    malformed."""
 
     def __init__(self, ctx: ObjectContext, *, text_lines: bool) -> None:
         self.ctx = ctx
         self.text_lines = text_lines
+        self.run = Records([], [])
         self.depth = 0  # brackets still open; > 0 while a value spans lines
         self.parts: list[bytes] = []  # its lines so far
         self.size = 0
-        self.skipping = False  # its lines passed MAX_RECORD_BYTES: only its brackets are followed
+        self.skipping = False  # its lines passed max_record_bytes: only its brackets are followed
 
-    def read(self, lines: list[bytes]) -> Records:
+    def read(self, lines: list[bytes]) -> Iterator[Records]:
         if not self.depth:
             records = objects_only(lines)
             if records is not None:
-                return records
-        records = Records([], [])
+                yield records
+                return
         for line in lines:
-            self._line(records, line)
-        return records
+            yield from self._line(line)
+        yield from self._handed_on(at_least=1)
 
     def finish(self) -> None:
         """The end of the object: a value still open there was cut short."""
         self._abandon("a JSON value that never closes")
 
-    def _line(self, records: Records, line: bytes) -> None:
+    def _handed_on(self, *, at_least: int) -> Iterator[Records]:
+        """The run collected so far, when it holds at least `at_least` records; a new run begins."""
+        if len(self.run.messages) >= at_least:
+            yield self.run
+            self.run = Records([], [])
+
+    def _line(self, line: bytes) -> Iterator[Records]:
         if self.depth and not line.startswith(b"{"):
-            self._continue(records, line)
+            yield from self._continue(line)
             return
         self._abandon("a JSON value cut short by the next object")
         if self.text_lines and line.lstrip()[:1] not in (b"{", b"["):
-            _add_text(records, line)
+            _add_text(self.run, line)
         else:
-            self._values(records, line)
+            yield from self._values(line)
 
     def _abandon(self, reason: str) -> None:
         if self.depth and not self.skipping:
             self.ctx.malformed(reason, self.parts[0][:200])
         self._close()
 
-    def _continue(self, records: Records, line: bytes) -> None:
+    def _continue(self, line: bytes) -> Iterator[Records]:
         self.depth += depth_change(line)
+        largest = self.ctx.limits.max_record_bytes
         if not self.skipping:
             self.parts.append(line)
             self.size += len(line) + 1
-            if self.size > MAX_RECORD_BYTES:
-                self.ctx.malformed(f"JSON value longer than {MAX_RECORD_BYTES} bytes", self.parts[0][:80])
+            if self.size > largest:
+                self.ctx.malformed(f"JSON value longer than limits.max_record_bytes ({largest})", self.parts[0][:80])
                 self.parts, self.skipping = [], True
         if self.depth <= 0:
             text = b"\n".join(self.parts)
             self._close()
             if text:
-                self._values(records, text)
+                yield from self._values(text)
 
-    def _values(self, records: Records, text: bytes) -> None:
-        spans, rest = value_spans(text, self.ctx, final=False)
-        for span, value in spans:
-            _add_object(records, orjson.dumps(value) if b"\n" in span else span, value, self.ctx)
+    def _values(self, text: bytes) -> Iterator[Records]:
+        spans = iter_value_spans(text, self.ctx, final=False)
+        run_size = self.ctx.limits.records_per_run
+        while True:
+            try:
+                span, value = next(spans)
+            except StopIteration as stop:
+                rest: bytes = stop.value
+                break
+            if isinstance(value, list):  # a line holding an array: its elements, a run at a time
+                for elements in in_runs(value, run_size):
+                    _add_elements(self.run, elements, self.ctx)
+                    yield from self._handed_on(at_least=run_size)
+                continue
+            written = span if b"\n" not in span else compact_json(value, self.ctx)
+            if written is not None:
+                _add_object(self.run, written, value, self.ctx)
+                yield from self._handed_on(at_least=run_size)
         depth = depth_change(rest) if rest else 0
         if depth > 0:
             self.depth, self.parts, self.size = depth, [rest], len(rest)
@@ -207,9 +234,13 @@ def _add_object(records: Records, text: bytes, value: Any, ctx: ObjectContext) -
     if isinstance(value, dict):
         messages.append(text)
         parsed.append(value)
-    elif isinstance(value, list):
-        elements = json_records(value)
-        messages.extend(elements.messages)
-        parsed.extend(value)
     else:
         ctx.malformed("a JSON scalar where an object was expected", text)
+
+
+def _add_elements(records: Records, elements: list[Any], ctx: ObjectContext) -> None:
+    """The elements of an array, each a record sent as compact JSON."""
+    written = json_records(elements, ctx)
+    records.messages.extend(written.messages)
+    assert records.parsed is not None
+    records.parsed.extend(written.parsed or ())

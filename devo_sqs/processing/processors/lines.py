@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from devo_sqs.config.processors import LineSplitConfig
 from devo_sqs.processing.processors.base import parse_json_lines
-from devo_sqs.processing.records import ObjectContext, Records
+from devo_sqs.processing.records import ObjectContext, Records, in_runs
 from devo_sqs.processing.text import line_blocks, split_lines
 
 
@@ -18,6 +18,7 @@ class LineSplit:
         self.parse = config.json_
 
     def __call__(self, chunks: Iterator[bytes], ctx: ObjectContext) -> Iterator[Records]:
+        run_size = ctx.limits.records_per_run
         for block in line_blocks(chunks, ctx):
-            lines = split_lines(block)
-            yield parse_json_lines(lines, ctx) if self.parse else Records(lines, None)
+            for lines in in_runs(split_lines(block), run_size):
+                yield parse_json_lines(lines, ctx) if self.parse else Records(lines, None)

@@ -12,9 +12,8 @@ import csv
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-
 from devo_sqs.config.processors import TextFileConfig
+from devo_sqs.processing.processors.base import written
 from devo_sqs.processing.processors.csv_records import CsvRecords, Rows, Run
 from devo_sqs.processing.records import ObjectContext, Records
 from devo_sqs.processing.text import line_blocks, split_lines
@@ -45,8 +44,10 @@ class TextFile:
                 header_pending = False
                 names = names or self._fields_of(lines[0], rows[0] if rows else None)
                 lines, rows = lines[1:], rows[1:] if rows else rows
-            if lines:
-                yield self._records(lines, rows, names=names)
+            size = ctx.limits.records_per_run
+            for start in range(0, len(lines), size):
+                part = rows[start : start + size] if rows is not None else None
+                yield self._records(lines[start : start + size], part, names=names)
 
     def _runs(self, blocks: Iterable[bytes], ctx: ObjectContext) -> Iterator[Run]:
         if self.csv is not None:
@@ -58,8 +59,7 @@ class TextFile:
         if not self.wants_fields:
             return Records(lines, None)
         records = named(names, rows if rows is not None else self._rows(lines))
-        dumps = orjson.dumps
-        messages = [dumps(record) for record in records] if self.config.use_json else lines
+        messages = [written(record) for record in records] if self.config.use_json else lines
         return Records(messages, records if self.parse else None)
 
     def _rows(self, lines: list[bytes]) -> Rows:

@@ -23,8 +23,8 @@ from xml.etree import ElementTree
 from devo_sqs.config.processors import _Empty
 from devo_sqs.processing.processors.base import json_records
 from devo_sqs.processing.processors.json_stream import json_values
-from devo_sqs.processing.records import ObjectContext, Records
-from devo_sqs.processing.text import MAX_RECORD_BYTES, is_utf8, to_utf8, utf8_chunks, without_bom
+from devo_sqs.processing.records import ObjectContext, Records, in_runs
+from devo_sqs.processing.text import is_utf8, to_utf8, utf8_chunks, without_bom
 
 EVENT = re.compile(rb"<Event[\s>].*?</Event>", re.DOTALL)
 EVENT_START = re.compile(rb"<Event[\s>]")
@@ -49,7 +49,7 @@ class WindowsSecurity:
         first, chunks = _first_byte(chunks)
         if first in (b"{", b"["):
             for objects in json_values(chunks, ctx):
-                yield json_records(objects)
+                yield json_records(objects, ctx)
             return
         for events in xml_events(chunks, ctx):
             yield self._records(events, ctx)
@@ -81,8 +81,7 @@ def _as_utf8(chunks: Iterable[bytes], ctx: ObjectContext) -> tuple[Iterator[byte
     charset = "utf-16" if head.startswith(UTF16_BOMS) and is_utf8(ctx.charset) else ctx.charset
     if is_utf8(charset):
         return stream, ctx
-    converted = ObjectContext(source=ctx.source, charset=charset, stats=ctx.stats)
-    return utf8_chunks(stream, converted), ObjectContext(source=ctx.source, stats=ctx.stats)
+    return utf8_chunks(stream, ctx.with_charset(charset)), ctx.with_charset("utf-8")
 
 
 def _first_byte(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
@@ -98,19 +97,19 @@ def xml_events(chunks: Iterable[bytes], ctx: ObjectContext) -> Iterator[list[byt
     """Runs of whole `<Event>...</Event>` elements as valid UTF-8; what lies between them (the XML
     declaration, an `<Events>` root, whitespace) is dropped. Memory: one chunk plus one event."""
     carry = b""
+    largest = ctx.limits.max_record_bytes
     for chunk in chunks:
         ctx.stats.bytes_read += len(chunk)
         buffer = carry + chunk if carry else chunk
         cut = buffer.rfind(EVENT_END)
         if cut < 0:
             carry = buffer
-            if len(carry) > MAX_RECORD_BYTES:
-                ctx.malformed(f"event longer than {MAX_RECORD_BYTES} bytes", carry[:80])
+            if len(carry) > largest:
+                ctx.malformed(f"event longer than limits.max_record_bytes ({largest})", carry[:80])
                 carry = b""
             continue
         cut += len(EVENT_END)
-        if events := _events_in(to_utf8(buffer[:cut], ctx), ctx):
-            yield events
+        yield from in_runs(_events_in(to_utf8(buffer[:cut], ctx), ctx), ctx.limits.records_per_run)
         carry = buffer[cut:]
     if start := EVENT_START.search(carry):
         ctx.malformed("unfinished event at the end of the file", carry[start.start() :])

@@ -8,8 +8,7 @@ import pytest
 
 from devo_sqs.errors import NotificationError
 from devo_sqs.ingest.notifications import ObjectRef, parse_notification
-
-REALDATA_CONFIG = "/work/shared/realdata/aws_config"
+from tests.support.realdata import needs_realdata, realdata
 
 
 def s3_event(key: str, *, name: str = "ObjectCreated:Put", bucket: str = "logs") -> dict[str, object]:
@@ -138,12 +137,9 @@ def test_optional_fields_of_the_wrong_type_are_ignored_not_trusted() -> None:
     assert parse_notification(json.dumps({"Records": [record]})).objects == (ObjectRef("b", "k"),)
 
 
+@needs_realdata
 def test_genuine_aws_config_sns_notifications() -> None:
-    import pathlib
-
-    folder = pathlib.Path(REALDATA_CONFIG)
-    if not folder.is_dir():
-        pytest.skip("realdata not available")
+    folder = realdata("aws_config")
     history = parse_notification((folder / "awsdocs_sns-config-history-delivery-notification.json").read_text())
     [ref] = history.objects
     assert ref.bucket == "config-bucket-123456789012-ohio"

@@ -1,22 +1,22 @@
-"""The delivery state of an object advances with its acknowledgements and is written only when what it says
-changed: a small object's checkpoint is written once, when its batch is acknowledged."""
+"""A checkpoint is written only when what it says changed: a small object's once, when its one batch is
+acknowledged (not also at its end, with nothing acknowledged yet); a large object's at each advance of its prefix."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from devo_sqs.ingest.notifications import ObjectRef
-from devo_sqs.persistence.state import DeliveryState
+from devo_sqs.messages import ObjectIdentity
+from devo_sqs.persistence.state import DONE, DeliveryState
 
-REF = ObjectRef(bucket="logs", key="app/part-0000.json.gz", etag="abc")
+OBJECT = ObjectIdentity(bucket="logs", key="app/part-0000.json.gz", size=1000, etag="e1")
 
 
 class CountingState(DeliveryState):
-    """A real delivery state that also counts its writes."""
+    """A real delivery state that also keeps what it was asked to write."""
 
-    writes: list[int]
+    writes: list[object]
 
-    def record(self, key: str, value: int) -> None:
+    def record(self, key: str, value: object) -> None:
         self.writes.append(value)
         super().record(key, value)
 
@@ -29,24 +29,24 @@ def counting_state(directory: Path) -> CountingState:
 
 def test_a_small_object_is_written_once_when_its_only_batch_is_acknowledged(tmp_path: Path) -> None:
     state = counting_state(tmp_path)
-    checkpoint = state.checkpoint(REF)
+    checkpoint = state.checkpoint(OBJECT, fingerprint="f1")
     assert checkpoint is not None
     checkpoint.finished(30)
-    assert (state.writes, state.delivered_prefix(REF)) == ([], 0)
+    assert state.writes == []
     checkpoint.acknowledged(0, 30)
-    assert (state.writes, state.delivered_prefix(REF)) == ([-1], None)
-    assert state.checkpoint(REF) is None
+    assert state.writes == [DONE]
+    assert state.checkpoint(OBJECT, fingerprint="f1") is None
 
 
-def test_a_large_object_records_each_advance_of_its_delivered_prefix_once(tmp_path: Path) -> None:
+def test_a_large_object_writes_each_advance_of_its_prefix_once(tmp_path: Path) -> None:
     state = counting_state(tmp_path)
-    checkpoint = state.checkpoint(REF)
+    checkpoint = state.checkpoint(OBJECT, fingerprint="f1")
     assert checkpoint is not None
     checkpoint.acknowledged(100, 200)  # out of order: the prefix does not move yet
     checkpoint.acknowledged(0, 100)
     checkpoint.finished(300)
-    assert (state.writes, state.delivered_prefix(REF)) == ([200], 200)
-    resumed = counting_state(tmp_path).checkpoint(REF)
+    assert state.writes == [(200, "f1")]
+    resumed = counting_state(tmp_path).checkpoint(OBJECT, fingerprint="f1")
     assert resumed is not None and resumed.resume_at == 200
     checkpoint.acknowledged(200, 300)
-    assert (state.writes, state.delivered_prefix(REF)) == ([200, -1], None)
+    assert state.writes == [(200, "f1"), DONE]

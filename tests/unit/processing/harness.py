@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter
 
 from devo_sqs.cli import main
+from devo_sqs.config.limits import Limits
 from devo_sqs.config.processors import FileFormat
 from devo_sqs.processing.processors import build_processor
 from devo_sqs.processing.records import ObjectContext
 
-REALDATA = Path("/work/shared/realdata")
 CHUNK_SIZES = range(1, 8)
 
 
@@ -33,10 +32,10 @@ def processor(kind: str, *, parse: bool = True, **config: Any) -> Any:
 
 
 def records(
-    run: Any, data: bytes, *, chunk_size: int | None = None, charset: str = "utf-8"
+    run: Any, data: bytes, *, chunk_size: int | None = None, charset: str = "utf-8", **limits: int
 ) -> tuple[list[bytes], list[Any] | None, ObjectContext]:
-    """(messages, parsed or None, ctx) of one object."""
-    ctx = ObjectContext(source="test", charset=charset)
+    """(messages, parsed or None, ctx) of one object; `limits` override the default `Limits`."""
+    ctx = ObjectContext(source="test", charset=charset, limits=Limits(**limits))
     messages: list[bytes] = []
     parsed: list[Any] | None = None
     for run_records in run(in_chunks(data, chunk_size), ctx):

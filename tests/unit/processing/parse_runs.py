@@ -16,8 +16,6 @@ import pytest
 
 from devo_sqs.cli import main
 
-REALDATA = Path("/work/shared/realdata")
-
 
 @dataclass(frozen=True)
 class ParseRun:
@@ -41,16 +39,6 @@ def parse(capsys: pytest.CaptureFixture[bytes], *args: str | Path) -> ParseRun:
     lines = out.decode().splitlines()
     records = [(tag, message) for tag, _, message in (line.partition("\t") for line in lines)]
     return ParseRun(code, records, err.decode())
-
-
-def realdata(relative: str) -> Path:
-    return REALDATA / relative
-
-
-def skip_without_realdata() -> None:
-    """Module-level guard: the genuine samples live outside the repository."""
-    if not REALDATA.is_dir():
-        pytest.skip(f"{REALDATA} is absent", allow_module_level=True)
 
 
 def slow(test: Any) -> Any:
@@ -84,10 +72,11 @@ def measure_parse(*args: str | Path) -> Measured:
     return Measured(done.returncode, "\n".join(output), int(peak_kib) * 1024, seconds)
 
 
-def config_file(directory: Path, services: dict[str, Any]) -> Path:
+def config_file(directory: Path, services: dict[str, Any], **limits: int) -> Path:
     """A collector configuration (JSON) holding `services` on one SQS input, for `parse --config`."""
     path = directory / "config.json"
     queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/q"
-    config = {"inputs": {"sqs_collector": {"id": "12345", "base_url": queue, "services": services}}}
+    spec = {"id": "12345", "base_url": queue, "services": services, "limits": limits}
+    config = {"inputs": {"sqs_collector": spec}}
     path.write_bytes(orjson.dumps(config))
     return path

@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.unit.processing.harness import REALDATA, parse_cli, processor, records, same_in_every_chunking
+from tests.support.realdata import REALDATA, needs_realdata
+from tests.unit.processing.harness import parse_cli, processor, records, same_in_every_chunking
 from tests.unit.processing.parse_runs import config_file
 
 SUBSCRIPTION = REALDATA / "aws_cloudwatch_logs_subscription"
@@ -110,7 +111,6 @@ GENUINE = [
     ("vector-docs_firehose-http-request-with-gzipped-cwl-data.json", 2),
     ("vector-tests_cwl-control-message.json", 0),
 ]
-needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"{REALDATA} is not here")
 
 
 @needs_realdata

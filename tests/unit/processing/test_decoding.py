@@ -15,11 +15,14 @@ import pytest
 import zstandard
 from isal import igzip
 
+from devo_sqs.config.limits import Limits
+from devo_sqs.config.loader import parse_config
 from devo_sqs.config.models import Service
 from devo_sqs.errors import PermanentObjectError
 from devo_sqs.processing.decoding import decompressed_chunks, sniff
 from devo_sqs.processing.pipeline import ServicePipeline
 from devo_sqs.processing.records import ObjectContext
+from devo_sqs.processing.services import ServiceRouter
 from tests.unit.processing.parse_runs import measure_parse, parse, slow
 
 PAYLOAD = b"".join(b"record %05d of the test object\n" % n for n in range(20_000))
@@ -113,7 +116,95 @@ def test_output_chunks_stay_bounded_however_well_the_input_compresses() -> None:
     _, zstd_sizes, _ = decode(zstandard.ZstdCompressor().compress(zeros), "zstd", chunk_bytes=1 << 20)
     assert sum(gzip_sizes) == sum(zstd_sizes) == len(zeros)
     assert max(gzip_sizes) == 1 << 20
-    assert max(zstd_sizes) <= 33 << 20  # zstd's decoder has no output limit: 1 KiB of input at a time
+    assert max(zstd_sizes) <= (1 << 20) + (128 << 10)  # zstd is fed block by block: 128 KiB at most per call
+
+
+def zstd_frame(data: bytes, **options: bool) -> bytes:
+    return zstandard.ZstdCompressor(**options).compress(data)
+
+
+def test_zstd_frames_with_checksums_content_sizes_and_skippable_frames_between_decode_whole() -> None:
+    skippable = (0x184D2A5A).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"
+    data = (
+        zstd_frame(HALVES[0], write_checksum=True, write_content_size=False)
+        + skippable
+        + zstd_frame(HALVES[1][:1000], write_checksum=False)
+        + zstd_frame(b"")
+        + zstd_frame(HALVES[1][1000:], write_content_size=True)
+    )
+    for chunk_bytes in (1 << 10, 1 << 16):
+        assert decode(data, "zstd", chunk_bytes=chunk_bytes)[::2] == (PAYLOAD, None)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"not zstd at all", "cannot decode zstd content: not a zstd frame (magic 6e6f7420)"),
+        (zstd_frame(PAYLOAD)[:6], "cannot decode zstd content: zstd stream truncated: it ends inside a frame"),
+    ],
+)
+def test_what_is_not_a_whole_zstd_frame_fails_the_object(data: bytes, reason: str) -> None:
+    assert decode(data, "zstd")[2] == reason
+
+
+BOMB = gzip.compress(b"\0" * (64 << 20), compresslevel=9)
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["size-told", "size-counted"])
+def test_an_object_decoding_past_the_expansion_cap_fails_with_one_line_naming_the_limit(told: bool) -> None:
+    pipeline = ServicePipeline("test", Service.model_validate(LINES), sqs_values={})
+    ctx = ObjectContext(source="bomb.gz")
+    stored = len(BOMB) if told else None
+    with pytest.raises(PermanentObjectError) as raised:
+        for _ in pipeline.run(io.BytesIO(BOMB), "k", ctx, stored_bytes=stored):
+            pass
+    limit = 500 * len(BOMB)
+    decoded = -(-limit // (256 << 10)) * (256 << 10)  # the first whole chunk past the limit
+    assert str(raised.value) == (
+        f"decoded past limits.max_expansion_ratio: {decoded} bytes from {len(BOMB)} stored, more than {limit} "
+        "(500x, at least limits.expansion_floor_bytes)"
+    )
+    assert (ctx.stats.bytes_read, ctx.stats.failed) == (decoded - (256 << 10), 1)
+
+
+def test_an_object_within_the_expansion_cap_is_read_whole() -> None:
+    data = gzip.compress(PAYLOAD)
+    assert len(PAYLOAD) / len(data) > 10
+    messages, ctx = lines_through({**LINES, "encoding": "gzip"}, data)
+    assert b"\n".join(messages) + b"\n" == PAYLOAD
+    assert ctx.stats.failed == 0
+
+
+PARQUET_LOOKALIKE = b"PAR1 not really parquet\nsecond line PAR1"
+
+
+@pytest.mark.parametrize(
+    ("service", "key", "outcome"),
+    [
+        ("aws_sqs_alb", "AWSLogs/1/elasticloadbalancing/x.log", "text"),
+        ("aws_sqs_alb", "AWSLogs/1/elasticloadbalancing/x.parquet", "parquet"),
+        ("aws_sqs_vpc", "AWSLogs/1/vpcflowlogs/x.log", "parquet"),
+    ],
+)
+def test_auto_reads_par1_as_parquet_only_for_a_parquet_service_or_a_parquet_key(
+    service: str, key: str, outcome: str
+) -> None:
+    pipeline = ServiceRouter.for_input(parse_config(input_with(service)).inputs.sqs_collector).pipeline_named(
+        service, key
+    )
+    assert pipeline is not None
+    ctx = ObjectContext(source=key)
+    if outcome == "text":
+        sent = [message for _, run in pipeline.run(io.BytesIO(PARQUET_LOOKALIKE), key, ctx) for message in run]
+        assert sent == PARQUET_LOOKALIKE.split(b"\n")
+        return
+    with pytest.raises(PermanentObjectError, match=r"^cannot read parquet content"):
+        list(pipeline.run(io.BytesIO(PARQUET_LOOKALIKE), key, ctx))
+
+
+def input_with(service: str) -> dict[str, object]:
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/q"
+    return {"inputs": {"sqs_collector": {"id": "1", "base_url": queue, "services": {service: {}}}}}
 
 
 def lines_through(service: dict[str, object], data: bytes) -> tuple[list[bytes], ObjectContext]:
@@ -232,3 +323,23 @@ def test_parse_summary_of_a_100_mb_vpc_object_stays_under_200_mb_of_rss(tmp_path
 @slow
 def test_parse_summary_of_a_2_gb_vpc_object_stays_under_200_mb_of_rss(tmp_path: Path) -> None:
     assert_parse_stays_small(tmp_path, 2 << 30, limit_bytes=200 << 20)
+
+
+def test_the_expansion_cap_counts_each_record_frame_so_tiny_records_cannot_flood_the_output() -> None:
+    """50,000 one-byte lines decode to 100 KB (20x the stored 5 KB, well under the ratio), but each costs a 32-byte
+    frame on the wire: 1.7 MB of output, 340x. The cap sees that and stops the object early."""
+    limits = Limits(max_expansion_ratio=100, expansion_floor_bytes=0)
+    pipeline = ServicePipeline("test", Service.model_validate(LINES), sqs_values={}, limits=limits)
+    data = b"x\n" * 50_000
+    ctx = ObjectContext(source="tiny.log")
+    delivered = 0
+    with pytest.raises(PermanentObjectError, match=r"decoded past limits\.max_expansion_ratio"):
+        for _, messages in pipeline.run(io.BytesIO(data), "k", ctx, stored_bytes=5_000):
+            delivered += len(messages)
+    assert delivered < 500_000 // 34  # what 100x of 5 KB pays for at 2 + 32 bytes a record, at most
+    plain = [
+        message
+        for _, run in pipeline.run(io.BytesIO(b"x\n" * 1_000), "k", ObjectContext(source="s"))
+        for message in run
+    ]
+    assert len(plain) == 1_000  # a small object of tiny lines is well inside the cap

@@ -7,7 +7,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.unit.processing.harness import REALDATA, parse_cli, processor, records, same_in_every_chunking
+from tests.support.realdata import REALDATA, needs_realdata
+from tests.unit.processing.harness import parse_cli, processor, records, same_in_every_chunking
 from tests.unit.processing.parse_runs import config_file
 
 THREATS = REALDATA / "jamf_protect" / "elastic-integrations_test-jamf-protect-threat-sample-logs.ndjson"
@@ -38,7 +39,7 @@ def test_an_empty_export_has_no_records() -> None:
     assert records(processor("jamf_processor"), b"")[0] == []
 
 
-@pytest.mark.skipif(not THREATS.is_file(), reason=f"{THREATS} is not here")
+@needs_realdata
 def test_the_genuine_threat_events_export_gives_its_eight_events_as_written(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:

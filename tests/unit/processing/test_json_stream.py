@@ -7,14 +7,17 @@ from typing import Any
 import orjson
 import pytest
 
+from devo_sqs.config.limits import Limits
 from devo_sqs.processing.processors import json_stream
 from devo_sqs.processing.processors.json_stream import json_values, value_end, value_spans
 from devo_sqs.processing.records import ObjectContext
 from tests.unit.processing.harness import CHUNK_SIZES, in_chunks
 
 
-def values(data: bytes, *, chunk_size: int | None = None, charset: str = "utf-8") -> tuple[list[Any], ObjectContext]:
-    ctx = ObjectContext(source="test", charset=charset)
+def values(
+    data: bytes, *, chunk_size: int | None = None, charset: str = "utf-8", **limits: int
+) -> tuple[list[Any], ObjectContext]:
+    ctx = ObjectContext(source="test", charset=charset, limits=Limits(**limits))
     return [value for run in json_values(in_chunks(data, chunk_size), ctx) for value in run], ctx
 
 
@@ -110,12 +113,9 @@ def test_other_charsets_are_converted_while_streaming(charset: str, data: bytes)
     assert ctx.stats.bytes_read == len(data)
 
 
-def test_a_value_longer_than_the_record_limit_is_skipped_up_to_the_next_boundary(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(json_stream, "MAX_RECORD_BYTES", 100)
-    data = b'{"a":1}' + orjson.dumps({"big": "x" * 300}) + b'{"c":3}{"d":4}'
-    found, ctx = values(data, chunk_size=40)
+def test_a_value_longer_than_the_record_limit_is_skipped_up_to_the_next_boundary() -> None:
+    data = b'{"a":1}' + orjson.dumps({"big": "x" * 3000}) + b'{"c":3}{"d":4}'
+    found, ctx = values(data, chunk_size=400, max_record_bytes=1024)
     assert found == [{"a": 1}, {"c": 3}, {"d": 4}]
     assert ctx.stats.failed == 1
 

@@ -8,7 +8,8 @@ import gzip
 import orjson
 import pytest
 
-from tests.unit.processing.harness import REALDATA, parse_cli, processor, records, same_in_every_chunking
+from tests.support.realdata import REALDATA, needs_realdata
+from tests.unit.processing.harness import parse_cli, processor, records, same_in_every_chunking
 
 # --- separated_json_processor -------------------------------------------------------------------------------
 
@@ -189,8 +190,6 @@ GENUINE = [
         "cloud.aws.cloudtrail.null.null",
     ),
 ]
-
-needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"{REALDATA} is not here")
 
 
 @needs_realdata

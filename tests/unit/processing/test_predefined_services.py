@@ -1,7 +1,7 @@
 """Every predefined service through `devo-sqs parse`, on genuine files of its kind under the S3 key AWS or the
 vendor writes, or on a fixture written from the vendor's format documentation where no genuine file exists
 (tests/fixtures/README.md): exact record counts, tags and messages. Rows on genuine files skip when
-/work/shared/realdata is absent; fixture rows always run."""
+the genuine samples are missing; fixture rows always run."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.unit.processing.parse_runs import REALDATA, ParseRun, config_file, parse
+from tests.support.realdata import REALDATA, needs_realdata, skip_if_missing
+from tests.unit.processing.parse_runs import ParseRun, config_file, parse
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
-needs_realdata = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"{REALDATA} is absent")
 
 
 def source(name: str) -> Path:
@@ -435,8 +435,8 @@ def expected_text(expected: Expected) -> str:
 def test_every_predefined_service_sends_each_record_of_its_format_under_its_tag(
     case: Case, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    if case.genuine and not REALDATA.is_dir():
-        pytest.skip(f"{REALDATA} is absent")
+    if case.genuine:
+        skip_if_missing(REALDATA)
     result = run(capsysbinary, case)
     assert result.code == 0, result.stderr
     assert result.tags == Counter(case.tags)

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.unit.processing.parse_runs import config_file, parse, realdata, skip_without_realdata
+from tests.support.realdata import needs_realdata, realdata
+from tests.unit.processing.parse_runs import config_file, parse
 
-skip_without_realdata()
+pytestmark = needs_realdata
 
 LB = "aws_elb_alb_nlb/"
 

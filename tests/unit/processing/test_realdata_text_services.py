@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.processing.parse_runs import config_file, parse, realdata, skip_without_realdata
+from tests.support.realdata import needs_realdata, realdata
+from tests.unit.processing.parse_runs import config_file, parse
 
-skip_without_realdata()
+pytestmark = needs_realdata
 
 UMBRELLA = "cisco_umbrella/elastic-integrations_test-umbrella-{}.csv"
 

@@ -52,6 +52,35 @@ def test_the_header_names_the_fields_with_underscores_and_is_not_sent(size: int 
     assert len(parsed[1]) == 21
 
 
+V2_HEADER = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end "
+V2_HEADER += b"action log-status"
+V2_LINE = b"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 "
+V2_LINE += b"ACCEPT OK"
+CUSTOM_HEADER = b"interface-id srcaddr action"
+CUSTOM_LINE = b"eni-0123abcd 10.0.0.1 REJECT"
+
+
+@pytest.mark.parametrize("size", [None, 1, 3, 7])
+def test_a_header_anywhere_in_a_joined_object_is_not_sent_and_names_the_lines_after_it(size: int | None) -> None:
+    data = b"\n".join([V2_HEADER, V2_LINE, CUSTOM_HEADER, CUSTOM_LINE, CUSTOM_LINE, V2_HEADER, V2_LINE]) + b"\n"
+    messages, parsed = run(data, size=size)
+    assert messages == [V2_LINE, CUSTOM_LINE, CUSTOM_LINE, V2_LINE]
+    assert [record.get("srcaddr") for record in parsed] == ["172.31.16.139", "10.0.0.1", "10.0.0.1", "172.31.16.139"]
+    assert parsed[1] == {"interface_id": "eni-0123abcd", "srcaddr": "10.0.0.1", "action": "REJECT"}
+    assert parsed[3]["log_status"] == "OK"
+
+
+def test_lines_before_the_first_header_take_the_default_fields_and_headers_are_dropped_unparsed() -> None:
+    data = b"\n".join([V2_LINE, CUSTOM_HEADER, CUSTOM_LINE]) + b"\n"
+    assert run(data, parse=False)[0] == [V2_LINE, CUSTOM_LINE]
+    assert run(data)[1][0]["interface_id"] == "eni-1235b8ca123456789"
+
+
+def test_a_data_line_of_lowercase_words_without_a_known_field_is_a_record() -> None:
+    data = b"\n".join([CUSTOM_HEADER, b"eni-abc vpc-def ok", CUSTOM_LINE]) + b"\n"
+    assert run(data, parse=False)[0] == [b"eni-abc vpc-def ok", CUSTOM_LINE]
+
+
 def test_a_file_without_header_uses_the_default_v2_fields() -> None:
     line = b"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA"
     messages, parsed = run(line + b"\n")
