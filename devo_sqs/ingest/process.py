@@ -99,6 +99,7 @@ class InputProcess:
         )
         state_dir = Path(config.globals.persistence.config.directory_name) / spec.id
         state_dir.mkdir(parents=True, exist_ok=True)
+        self.state = DeliveryState(state_dir / "delivery")
         controller = AimdController(puller_threads=spec.puller_threads, sqs_max_messages=spec.sqs_max_messages)
         self.limits = SharedLimits(controller.limits)
         work: queue.Queue[InFlight] = queue.Queue()
@@ -112,7 +113,7 @@ class InputProcess:
             counters=self.counters,
             work=work,
             spool_dir=str(state_dir),
-            state=DeliveryState(state_dir / "delivery"),
+            state=self.state,
             admits=self.limits.admits,
         )
         self.pullers = [
@@ -182,6 +183,7 @@ class InputProcess:
             helper.stop()
         for helper in self.helpers:
             helper.join(JOIN_SECONDS / 4)
+        self.state.close()  # the finished marks still waiting are written
         self.reporter.report()
         log.info("Process stopped: %s", self.counters.snapshot())
 
