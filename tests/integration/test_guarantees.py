@@ -170,6 +170,7 @@ def test_a_slow_first_object_and_the_small_ones_received_with_it_are_each_collec
                 moto,
                 receiver.port,
                 state=f"state{index}",
+                debug=True,
                 sqs_visibility_timeout=10,
                 sqs_max_messages=10,
                 puller_threads=2,
