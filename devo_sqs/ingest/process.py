@@ -87,7 +87,14 @@ class InputProcess:
             sink=self._offer_internal,
         )
         logging.getLogger().addHandler(InternalLogHandler(events))
-        self.settler = Settler(spec, self.setup, self.counters, report=events.report, name=f"AWSsqsSettler({label})")
+        self.settler = Settler(
+            spec,
+            self.setup,
+            self.counters,
+            report=events.report,
+            more_coming=lambda: self.tracker.count(*Stage) > 0,
+            name=f"AWSsqsSettler({label})",
+        )
         self.tracker = MessageTracker(settle=self.settler.settle, budget=self.budget)
         self.output = OutputLink(self.tracker)
         self.handover = Handover(

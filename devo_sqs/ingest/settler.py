@@ -31,12 +31,22 @@ Report = Callable[[str, dict[str, Any]], None]
 
 
 class Settler(Worker):
-    def __init__(self, spec: SqsInput, setup: AwsSetup, counters: InputCounters, *, report: Report, name: str) -> None:
+    def __init__(
+        self,
+        spec: SqsInput,
+        setup: AwsSetup,
+        counters: InputCounters,
+        *,
+        report: Report,
+        more_coming: Callable[[], bool] = lambda: True,
+        name: str,
+    ) -> None:
         super().__init__(name)
         self.spec = spec
         self.setup = setup
         self.counters = counters
         self._report = report  # an internal event: (level, fields)
+        self._more_coming = more_coming  # other messages are in hand: waiting to fill a call is worth it
         self._actions: queue.Queue[tuple[InFlight, Action]] = queue.Queue()
         self._taking = threading.Lock()
 
@@ -92,12 +102,13 @@ class Settler(Worker):
     def _take(self, timeout: float) -> list[tuple[InFlight, Action]]:
         """The first queued settlement, and those queued within FILL_SECONDS after it, up to one call's worth: full
         calls cost less CPU per message, and a delete a few milliseconds later costs nothing. The thread sleeps
-        through the fill time rather than waking for each settlement."""
+        through the fill time rather than waking for each settlement, and does not wait when no other message is
+        in hand (the last one of a burst is deleted at once)."""
         try:
             taken = [self._actions.get(timeout=timeout) if timeout else self._actions.get_nowait()]
         except queue.Empty:
             return []
-        if timeout and self._actions.qsize() < SQS_BATCH_LIMIT - 1:
+        if timeout and self._actions.qsize() < SQS_BATCH_LIMIT - 1 and self._more_coming():
             self.sleep(FILL_SECONDS)
         while len(taken) < SQS_BATCH_LIMIT:
             try:
