@@ -36,6 +36,11 @@ INPUT_COUNTERS = {
     "objects_failed": "S3 objects that failed",
     "bytes_read": "decompressed bytes read from S3 objects",
 }
+CONCURRENCY_GAUGES = {
+    "concurrency_limit": "SQS messages the pullers may work on at once (puller_threads, or adaptive up to 16)",
+    "receive_batch_limit": "messages one ReceiveMessage asks for, at most (sqs_max_messages, or adaptive up to 10)",
+    "prefetch_limit": "messages received ahead of a free puller, at most",
+}
 SERVICE_OUTCOMES = {"records_sent": "sent", "records_filtered": "filtered", "records_failed": "failed"}
 
 
@@ -129,6 +134,8 @@ def _input_metrics(snapshot: Mapping[str, Any]) -> Iterator[Metric]:
         "bytes of batches handed to the output process and not yet settled (bounded by queue_max_size_in_mb)",
         snapshot.get("bytes_in_flight", 0),
     )
+    for name, documentation in CONCURRENCY_GAUGES.items():
+        yield GaugeMetricFamily(f"devo_sqs_{name}", documentation, snapshot.get(name, 0))
     yield GaugeMetricFamily(
         "devo_sqs_sqs_message_age_seconds",
         "how long the newest received message had waited in SQS (the collector's lag)",

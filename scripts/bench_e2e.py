@@ -4,6 +4,7 @@ CPU of every collector process. Everything started here is stopped by its pid, a
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import socket
@@ -275,7 +276,7 @@ def e2e_throughput(aws: LocalAws, directory: Path, *, objects: int, records_per_
         "peak_rss_mib": rss,
         "cpu_seconds": cpu,
         "wall_seconds": last - launched,
-        "collected_lines": _collected_elapsed(run.log()),
+        "seconds_per_message": _seconds_per_message(run.log()),
     }
 
 
@@ -284,12 +285,13 @@ def _own_cpu_seconds() -> float:
     return float(times.user + times.system)
 
 
-def _collected_elapsed(log: str) -> dict[str, float]:
-    """What the pullers' own `Collected ... elapsed=` lines say (seconds per object, min/median/max)."""
-    values = sorted(float(line.rsplit("elapsed=", 1)[1].rstrip("s")) for line in log.splitlines() if "elapsed=" in line)
-    if not values:
-        return {}
-    return {"objects": len(values), "min": values[0], "median": values[len(values) // 2], "max": values[-1]}
+def _seconds_per_message(log: str) -> float | None:
+    """The mean time a puller spent on one message, from the InputProcess's final counters (its last line)."""
+    for line in reversed(log.splitlines()):
+        if "Process stopped: {" in line:
+            counters = ast.literal_eval(line.split("Process stopped: ", 1)[1])
+            return float(counters["message_seconds"]) / max(1, int(counters["messages_handled"]))
+    return None
 
 
 def e2e_latency(

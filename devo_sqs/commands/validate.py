@@ -17,6 +17,7 @@ from devo_sqs.processing.services import ServiceRouter
 
 MASK = "********"
 SECRET_CREDENTIALS = ("aws_secret_access_key", "aws_external_id")
+ADAPTIVE = ("sqs_max_messages", "puller_threads")  # unset: sized by the collector as it runs
 
 
 def validate(path: str | None) -> int:
@@ -26,6 +27,9 @@ def validate(path: str | None) -> int:
     ServiceRouter.for_input(spec)
     shown_input = spec.model_dump(mode="json", by_alias=True)
     shown_input["credentials"] = masked_credentials(shown_input["credentials"])
+    for name in ADAPTIVE:
+        if shown_input[name] is None:
+            shown_input[name] = "adaptive"
     resolved = {
         "globals": config.globals.model_dump(mode="json"),
         "outputs": {name: output.model_dump(mode="json") for name, output in config.outputs.items()},

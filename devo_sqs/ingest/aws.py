@@ -6,13 +6,16 @@ Built in the InputProcess's setup thread; sessions are not shared across threads
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.parsers import DEFAULT_TIMESTAMP_PARSER
 
 from devo_sqs.config.models import Credentials, SqsInput
 
@@ -32,7 +35,23 @@ def make_session(spec: SqsInput) -> boto3.Session:
 
 
 def client(session: boto3.Session, service: str, spec: SqsInput) -> Any:
+    parsers = session._session.get_component("response_parser_factory")
+    parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
     return session.client(service, endpoint_url=spec.endpoint_url, region_name=spec.queue_region, config=CLIENT_CONFIG)
+
+
+def parse_timestamp(value: Any) -> datetime.datetime:
+    """botocore's timestamp parser without dateutil's cost (0.14 ms, on every GetObject's Last-Modified) for the two
+    forms AWS sends: RFC 1123 dates in headers and ISO 8601 in bodies. Anything else goes to botocore's own."""
+    if isinstance(value, str):
+        try:
+            parsed = parsedate_to_datetime(value) if value[:1].isalpha() else datetime.datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    default: datetime.datetime = DEFAULT_TIMESTAMP_PARSER(value)
+    return default
 
 
 def _base_session(credentials: Credentials, region: str) -> boto3.Session:

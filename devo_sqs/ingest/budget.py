@@ -17,12 +17,15 @@ class ByteBudget:
     def __init__(self, limit_bytes: int) -> None:
         self.limit_bytes = limit_bytes
         self.used_bytes = 0
+        self.waits = 0  # acquisitions that found no room at once: the output does not keep up
         self._changed = threading.Condition()
 
     def acquire(self, size: int, *, timeout: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Take `size` bytes, waiting up to `timeout` for room; False on timeout or when `cancelled()`."""
         deadline = time.monotonic() + timeout
         with self._changed:
+            if self.used_bytes and self.used_bytes + size > self.limit_bytes:
+                self.waits += 1
             while self.used_bytes and self.used_bytes + size > self.limit_bytes:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or cancelled():

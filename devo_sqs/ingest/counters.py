@@ -22,6 +22,10 @@ class InputCounters:
     access_errors: int = 0  # AccessDenied / KMS errors reading objects
     receives: int = 0  # ReceiveMessage calls
     receives_full: int = 0  # ... that returned as many messages as asked for (a backlog)
+    receives_empty: int = 0  # ... that returned none (the long poll found the queue empty)
+    receive_seconds: float = 0.0  # round trips of the full receives, in all
+    messages_handled: int = 0  # messages a puller finished with (sealed or failed)
+    message_seconds: float = 0.0  # time pullers spent on them, in all
     notifications_ignored: int = 0
     objects_processed: int = 0
     objects_skipped: int = 0

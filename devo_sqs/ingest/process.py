@@ -1,5 +1,6 @@
-"""The InputProcess: per input, a setup thread, the receiver, the puller threads, the batch writer and the
-acknowledgement reader, the settler, the visibility and deadline keepers.
+"""The InputProcess: per input, a setup thread, the receivers, the puller threads and the tuner that sizes their
+work (adaptive unless `puller_threads` / `sqs_max_messages` are set), the batch writer and the acknowledgement
+reader, the settler, the visibility and deadline keepers.
 
 Stop (the parent's `drain`): stop receiving; hand back at once the messages no puller started and those a puller
 was interrupted in; wait (within the drain time) for the acknowledgements of the sealed ones; carry out every
@@ -18,15 +19,18 @@ from devo_sqs.child import ChildLink, child_process
 from devo_sqs.config.loader import predefined_services
 from devo_sqs.config.models import INPUT_NAME, MAX_PULLERS, CollectorConfig, SqsInput
 from devo_sqs.ingest.budget import ByteBudget
+from devo_sqs.ingest.concurrency import RECEIVES_AT_ONCE, AimdController
 from devo_sqs.ingest.counters import InputCounters
 from devo_sqs.ingest.deadlines import DeadlineKeeper
 from devo_sqs.ingest.handover import AckReader, BatchWriter, Handover, OutputLink
+from devo_sqs.ingest.progress import ProgressLog
 from devo_sqs.ingest.puller import Puller, PullerDeps
 from devo_sqs.ingest.receiver import Receiver
 from devo_sqs.ingest.settlement import Outcome
 from devo_sqs.ingest.settler import Settler
 from devo_sqs.ingest.setup import AwsSetup
 from devo_sqs.ingest.tracker import InFlight, MessageTracker, Stage
+from devo_sqs.ingest.tuning import ConcurrencyTuner, SharedLimits
 from devo_sqs.ingest.visibility import VisibilityKeeper
 from devo_sqs.internal_events import InternalEvents, InternalLogHandler, internal_ids
 from devo_sqs.lifecycle import RESTARTS, Worker
@@ -39,6 +43,7 @@ from devo_sqs.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
+SETTLER_THREADS = 2
 DRAIN_SECONDS = 8.0  # waiting for the acknowledgements of sealed messages at a stop
 JOIN_SECONDS = 2.0
 COMMAND_POLL_SECONDS = 0.5
@@ -82,7 +87,14 @@ class InputProcess:
             sink=self._offer_internal,
         )
         logging.getLogger().addHandler(InternalLogHandler(events))
-        self.settler = Settler(spec, self.setup, self.counters, report=events.report, name=f"AWSsqsSettler({label})")
+        self.settler = Settler(
+            spec,
+            self.setup,
+            self.counters,
+            report=events.report,
+            more_coming=lambda: self.tracker.count(*Stage) > 0,
+            name=f"AWSsqsSettler({label})",
+        )
         self.tracker = MessageTracker(settle=self.settler.settle, budget=self.budget)
         self.output = OutputLink(self.tracker)
         self.handover = Handover(
@@ -94,6 +106,9 @@ class InputProcess:
         )
         state_dir = Path(config.globals.persistence.config.directory_name) / spec.id
         state_dir.mkdir(parents=True, exist_ok=True)
+        self.state = DeliveryState(state_dir / "delivery")
+        controller = AimdController(puller_threads=spec.puller_threads, sqs_max_messages=spec.sqs_max_messages)
+        self.limits = SharedLimits(controller.limits)
         work: queue.Queue[InFlight] = queue.Queue()
         deps = PullerDeps(
             spec=spec,
@@ -105,29 +120,44 @@ class InputProcess:
             counters=self.counters,
             work=work,
             spool_dir=str(state_dir),
-            state=DeliveryState(state_dir / "delivery"),
+            state=self.state,
+            admits=self.limits.admits,
         )
-        pullers = spec.puller_threads or MAX_PULLERS
         self.pullers = [
-            Puller(deps, name=f"AWSsqsPuller({label})" if index == 0 else f"AWSsqsPuller({label})#{index}")
-            for index in range(pullers)
+            Puller(deps, name=_numbered(f"AWSsqsPuller({label})", index), index=index)
+            for index in range(spec.puller_threads or MAX_PULLERS)
         ]
-        self.receiver = Receiver(
-            spec=spec,
-            setup=self.setup,
-            tracker=self.tracker,
+        self.receivers = [
+            Receiver(
+                spec=spec,
+                setup=self.setup,
+                tracker=self.tracker,
+                counters=self.counters,
+                work=work,
+                limits=lambda: self.limits.current,
+                paused=lambda: self.output.gone,
+                release_now=self._hand_back,
+                name=_numbered(f"AWSsqsReceiver({label})", index),
+                first=index == 0,
+            )
+            for index in range(RECEIVES_AT_ONCE)
+        ]
+        tuner = ConcurrencyTuner(
+            controller,
+            self.limits,
             counters=self.counters,
-            work=work,
-            limits=lambda: (pullers, spec.sqs_max_messages or 10),
-            paused=lambda: self.output.gone,
-            release_now=self._hand_back,
-            name=f"AWSsqsReceiver({label})",
+            budget=self.budget,
+            in_hand=lambda: len(self.tracker.in_hand()),
+            name=f"AWSsqsConcurrency({label})",
         )
         self.reporter = StatusReporter(self.snapshot, link.reports)
         self.helpers: list[Worker] = [
             self.reporter,
             self.setup,
             self.settler,
+            *(self.settler.caller(name=_numbered(self.settler.name, n)) for n in range(1, SETTLER_THREADS)),
+            tuner,
+            ProgressLog(self.counters, name=f"AWSsqsProgress({label})"),
             BatchWriter(self.handover.outbox, ends.batches, self.output),
             AckReader(ends.acks, self.tracker, self.output),
             VisibilityKeeper(spec, self.setup, self.tracker, name=f"AWSsqsVisibility({label})"),
@@ -136,18 +166,19 @@ class InputProcess:
         ]
 
     def start(self) -> None:
-        for thread in [*self.helpers, self.receiver, *self.pullers]:
+        for thread in [*self.helpers, *self.receivers, *self.pullers]:
             log.info("%s - Starting thread", thread.name)
             thread.start()
 
     def stop(self, *, now: bool) -> None:
         log.info("Stopping: no more receiving%s", "" if now else "; waiting for the sealed messages' acknowledgements")
-        self.receiver.stop()
+        for receiver in self.receivers:
+            receiver.stop()
         for puller in self.pullers:
             puller.stop()
         self._hand_back([m for m in self.tracker.in_hand() if m.stage is Stage.RECEIVED])
         deadline = time.monotonic() + DRAIN_SECONDS
-        for thread in [*self.pullers, self.receiver]:
+        for thread in [*self.pullers, *self.receivers]:
             thread.join(max(0.1, min(JOIN_SECONDS, deadline - time.monotonic())))
         while not now and self.tracker.count(Stage.SEALED) and not self.output.gone and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -159,6 +190,7 @@ class InputProcess:
             helper.stop()
         for helper in self.helpers:
             helper.join(JOIN_SECONDS / 4)
+        self.state.close()  # the finished marks still waiting are written
         self.reporter.report()
         log.info("Process stopped: %s", self.counters.snapshot())
 
@@ -171,6 +203,7 @@ class InputProcess:
             "thread_restarts": RESTARTS.recent(),
             "thread_restarts_total": RESTARTS.total,
             "output_gone": self.output.gone,
+            **self.limits.snapshot(),
         }
 
     def _hand_back(self, messages: list[InFlight]) -> None:
@@ -180,3 +213,8 @@ class InputProcess:
     def _offer_internal(self, batch: Batch) -> None:
         """Internal events are rate-limited at their source, so they skip the byte budget and are never tracked."""
         self.handover.outbox.put((batch.batch_id, encode_batch(batch)))
+
+
+def _numbered(name: str, index: int) -> str:
+    """`name` for the first of its kind, `name#1`, `name#2` ... for the others."""
+    return f"{name}#{index}" if index else name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, cast
@@ -52,19 +53,23 @@ class PullerDeps:
     work: queue.Queue[InFlight]  # received messages, in the order they arrived
     spool_dir: str  # scratch space for formats that need a seekable copy (parquet)
     state: DeliveryState
+    admits: Callable[[int, float], bool] = lambda index, timeout: True  # may puller `index` take a message now
 
 
 class Puller(Worker):
-    def __init__(self, deps: PullerDeps, *, name: str) -> None:
+    def __init__(self, deps: PullerDeps, *, name: str, index: int = 0) -> None:
         super().__init__(name)
         self.deps = deps
         self.spec = deps.spec
+        self.index = index  # pullers numbered past the concurrency limit wait until it grows
 
     def work(self) -> None:
         while not self.deps.setup.ready.wait(TAKE_SECONDS):
             if self.stopping:
                 return
         while not self.stopping:
+            if not self.deps.admits(self.index, TAKE_SECONDS):
+                continue
             try:
                 inflight = self.deps.work.get(timeout=TAKE_SECONDS)
             except queue.Empty:
@@ -92,9 +97,10 @@ class Puller(Worker):
             self.deps.tracker.fail(inflight, classify(exc, has_dlq=self.deps.setup.has_redrive_policy), exc)
         else:
             self.deps.tracker.seal(inflight)
+        elapsed = time.monotonic() - started
+        self.deps.counters.add(messages_handled=1, message_seconds=elapsed)
         log.debug(
-            "Data collection completed. Elapsed time: %.3f seconds. Waiting for 0 second(s) until the next one",
-            time.monotonic() - started,
+            "Data collection completed. Elapsed time: %.3f seconds. Waiting for 0 second(s) until the next one", elapsed
         )
 
     def _collect_notification(self, inflight: InFlight, builder: BatchBuilder) -> None:
@@ -162,7 +168,7 @@ class Puller(Worker):
         if audited is not None:
             builder.add(AUDIT_TAG, [audit_event(ref, audited, ctx, service=pipeline.name)])
         self.deps.counters.add_object(ctx.stats, service=pipeline.name, seconds=ctx.elapsed_seconds)
-        log.info("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
+        log.debug("Collected %s with %s: %s", ctx.source, pipeline.name, ctx.summary())
 
     def _skipped(self, ref: ObjectRef, reason: str) -> None:
         log.info("Skipped s3://%s/%s (%s)", ref.bucket, ref.key, reason)

@@ -71,9 +71,13 @@ class MessageTracker:
         self._settle = settle
         self._budget = budget
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self._batch_settled = threading.Condition(self._lock)  # pullers waiting for their previous batch
+        self._room = threading.Condition(self._lock)  # receivers waiting for room: woken one at a time
         self._messages: dict[str, InFlight] = {}  # receipt handle -> message in hand
         self._by_batch: dict[int, InFlight] = {}
+        self._reserved = 0  # messages receives under way may bring
+        self._in_stage = dict.fromkeys(Stage, 0)  # messages in hand per stage
+        self._asked: tuple[int, int] | None = None  # (limit, wanted) of the last receiver that waited for room
         self.last_settlement = time.monotonic()
 
     # -- a message's life ------------------------------------------------------------------------------------
@@ -91,12 +95,13 @@ class MessageTracker:
             if not self._messages:  # the stall clock starts with the first message in hand
                 self.last_settlement = time.monotonic()
             self._messages[inflight.receipt_handle] = inflight
-            self._changed.notify_all()
+            self._in_stage[Stage.RECEIVED] += 1
         return inflight
 
     def start(self, inflight: InFlight) -> None:
         with self._lock:
-            inflight.stage = Stage.STARTED
+            self._move(inflight, Stage.STARTED)
+            self._offer_room()  # a receive may wait until no message waits for a puller
 
     def hand_over(self, inflight: InFlight, batch_id: int, *, size: int, on_acked: Callable[[], None] | None) -> None:
         """Register a batch of the message (its bytes already taken from the budget)."""
@@ -108,7 +113,8 @@ class MessageTracker:
     def seal(self, inflight: InFlight) -> None:
         """Every batch of the message was handed over; it is delivered once they are all acknowledged."""
         with self._lock:
-            inflight.stage = Stage.SEALED
+            self._move(inflight, Stage.SEALED)
+            self._offer_room()
             done = not inflight.pending and self._claim(inflight)
         if done:
             self._settle(inflight, Outcome.DELIVERED, None)
@@ -135,7 +141,7 @@ class MessageTracker:
             self.last_settlement = time.monotonic()
             delivered = ack.settled and inflight.stage is Stage.SEALED and not inflight.pending
             done = delivered and self._claim(inflight)
-            self._changed.notify_all()
+            self._batch_settled.notify_all()
         if ack.settled and handed.on_acked is not None:
             try:
                 handed.on_acked()
@@ -169,8 +175,8 @@ class MessageTracker:
 
     def wait_settled(self, batch_id: int, timeout: float) -> bool:
         """Block until `batch_id` is settled or forgotten; False on timeout."""
-        with self._changed:
-            return self._changed.wait_for(lambda: batch_id not in self._by_batch, timeout)
+        with self._batch_settled:
+            return self._batch_settled.wait_for(lambda: batch_id not in self._by_batch, timeout)
 
     # -- what is in hand -------------------------------------------------------------------------------------
 
@@ -180,18 +186,25 @@ class MessageTracker:
 
     def count(self, *stages: Stage) -> int:
         with self._lock:
-            return sum(1 for inflight in self._messages.values() if inflight.stage in stages)
+            return sum(self._in_stage[stage] for stage in stages)
 
-    def wait_for_room(self, limit: int, timeout: float) -> int:
-        """Wait until fewer than `limit` messages wait for or occupy a puller; the room left (0 on timeout)."""
+    def reserve(self, limit: int, wanted: int, timeout: float) -> int:
+        """Room for a receive: wait until `wanted` more messages fit under `limit` (those not yet sealed, and those
+        reserved by receives under way), or until some fit and none is on its way to a puller. Reserves and returns
+        how many (0 on timeout); `unreserve` gives them back once the receive returned."""
+        with self._room:
+            self._asked = (limit, wanted)
+            if not self._room.wait_for(lambda: self._room_for(limit, wanted), timeout):
+                return 0
+            taken = min(self._free(limit), wanted)
+            self._reserved += taken
+            self._offer_room()  # room enough for another receiver, too
+            return taken
 
-        def room() -> int:
-            busy = sum(1 for m in self._messages.values() if m.stage is not Stage.SEALED)
-            return limit - busy
-
-        with self._changed:
-            self._changed.wait_for(lambda: room() > 0, timeout)
-            return max(0, room())
+    def unreserve(self, count: int) -> None:
+        with self._room:
+            self._reserved -= count
+            self._offer_room()
 
     # -- internals (under the lock) --------------------------------------------------------------------------
 
@@ -200,13 +213,32 @@ class MessageTracker:
         if inflight.settled:
             return False
         inflight.settled = True
-        self._messages.pop(inflight.receipt_handle, None)
+        if self._messages.pop(inflight.receipt_handle, None) is not None:
+            self._in_stage[inflight.stage] -= 1
         self.last_settlement = time.monotonic()
-        self._changed.notify_all()
+        self._offer_room()
         return True
+
+    def _free(self, limit: int) -> int:
+        return limit - self._in_stage[Stage.RECEIVED] - self._in_stage[Stage.STARTED] - self._reserved
+
+    def _room_for(self, limit: int, wanted: int) -> bool:
+        free = self._free(limit)
+        return free >= wanted or (free > 0 and not (self._reserved or self._in_stage[Stage.RECEIVED]))
+
+    def _offer_room(self) -> None:
+        """Wake one receiver waiting for room, once there is as much as it asked for (not at every freed slot)."""
+        if self._asked is not None and self._room_for(*self._asked):
+            self._room.notify()
+
+    def _move(self, inflight: InFlight, stage: Stage) -> None:
+        if not inflight.settled:
+            self._in_stage[inflight.stage] -= 1
+            self._in_stage[stage] += 1
+        inflight.stage = stage
 
     def _forget(self, batch_id: int) -> None:
         inflight = self._by_batch.pop(batch_id)
         handed = inflight.pending.pop(batch_id)
         self._budget.release(handed.size)
-        self._changed.notify_all()
+        self._batch_settled.notify_all()

@@ -25,6 +25,8 @@ from devo_sqs.processing.routing import UNKNOWN_TAG, RecordRoutes, Template
 from devo_sqs.processing.sequence import Positions, Span, TagRun, sequence_fingerprint
 from devo_sqs.processing.text import ascii_compatible, utf8_chunks
 
+ROUTES_KEPT = 256  # objects' file values whose routing decisions are kept
+UNDECIDED = ""  # no tag is empty
 RECORD_FRAME_BYTES = 32  # what a record costs on the wire besides its own bytes: the syslog header, counted by the cap
 
 
@@ -53,6 +55,7 @@ class ServicePipeline:
             else None
         )
         self._sqs_values = dict(sqs_values)
+        self._routes_by_file: dict[tuple[tuple[str, str | None], ...], RecordRoutes] = {}
         self._to_unknown = service.send_filtered_out_to_unknown
         self._reads_parquet = service.file_format is None or service.file_format.type in READS_PARQUET
         self.fingerprint = sequence_fingerprint(name, service, bounds=limits)  # what a checkpoint counts
@@ -127,9 +130,17 @@ class ServicePipeline:
         return Span(start, end, list(self._route(records, routes, ctx)) if records.messages else [])
 
     def _routes(self, file_values: Mapping[str, str | None]) -> RecordRoutes:
-        """Template and line filter with this object's file (and sqs) values settled."""
-        template = self._template.for_object(file_values, self._sqs_values)
-        return RecordRoutes(template, self._line_filter.bind(file_values), self._variables)
+        """Template and line filter with this object's file (and sqs) values settled; the same for every object
+        with the same file values, so a tag is decided once per record key, not once per small object."""
+        by_file = tuple(sorted(file_values.items()))
+        routes = self._routes_by_file.get(by_file)
+        if routes is None:
+            template = self._template.for_object(file_values, self._sqs_values)
+            routes = RecordRoutes(template, self._line_filter.bind(file_values), self._variables)
+            if len(self._routes_by_file) >= ROUTES_KEPT:
+                self._routes_by_file.clear()
+            self._routes_by_file[by_file] = routes
+        return routes
 
     def _records(
         self, source: IO[bytes], key: str, ctx: ObjectContext, spool_dir: str | None, cap: ExpansionCap
@@ -175,7 +186,9 @@ class ServicePipeline:
         dropped: list[bytes] = []
         records = parsed if parsed is not None else [None] * len(messages)
         for message, record_key in zip(messages, map(self._record_key, records), strict=True):
-            tag = decided[record_key] if record_key in decided else routes.decide(record_key)
+            tag = decided.get(record_key, UNDECIDED)  # one lookup: another puller may clear `decided` meanwhile
+            if tag == UNDECIDED:
+                tag = routes.decide(record_key)
             if tag is None:
                 dropped.append(message)
                 continue

@@ -121,12 +121,20 @@ def put_objects(
 
 
 def relay_config(
-    tmp_path: Path, queue: QueueSetup, moto: LocalAws, port: int, *, state: str = "state", **input_keys: Any
+    tmp_path: Path,
+    queue: QueueSetup,
+    moto: LocalAws,
+    port: int,
+    *,
+    state: str = "state",
+    debug: bool = False,  # the per-object "Collected" lines are logged at DEBUG
+    **input_keys: Any,
 ) -> dict[str, Any]:
     return {
         "globals": {
             "persistence": {"config": {"directory_name": str(tmp_path / state)}},
             "queue_wrap_max_size_in_messages": WRAP,
+            "debug": debug,
         },
         "outputs": {"relay": {"type": "relay", "address": "127.0.0.1", "port": port, "spool_after_in_sec": 2}},
         "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url, **input_keys)},

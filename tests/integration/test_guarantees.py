@@ -103,7 +103,9 @@ def test_three_collectors_sharing_one_queue_deliver_every_record_exactly_once(
     expected = put_objects(moto, "logs", objects=30, records=2000)
     collectors = [
         CollectorProcess(
-            relay_config(tmp_path, queue, moto, syslog_receiver.port, state=f"state{index}", sqs_max_messages=1),
+            relay_config(
+                tmp_path, queue, moto, syslog_receiver.port, state=f"state{index}", debug=True, sqs_max_messages=1
+            ),
             directory=(tmp_path / f"pod{index}"),
         )
         for index in range(3)
@@ -168,6 +170,7 @@ def test_a_slow_first_object_and_the_small_ones_received_with_it_are_each_collec
                 moto,
                 receiver.port,
                 state=f"state{index}",
+                debug=True,
                 sqs_visibility_timeout=10,
                 sqs_max_messages=10,
                 puller_threads=2,
@@ -362,7 +365,7 @@ def test_a_record_nested_600_deep_is_counted_and_skipped_and_the_rest_of_its_obj
     trail = {"Records": [records[0], {**records[1], "requestParameters": deep}, records[2]]}
     key = "AWSLogs/111122223333/CloudTrail/eu-west-1/2024/01/16/111122223333_CloudTrail_eu-west-1_x.json.gz"
     moto.client("s3").put_object(Bucket="logs", Key=key, Body=gzip.compress(json.dumps(trail).encode()))
-    config = relay_config(tmp_path, queue, moto, syslog_receiver.port)
+    config = relay_config(tmp_path, queue, moto, syslog_receiver.port, debug=True)
     with CollectorProcess(config, directory=tmp_path) as collector:
         tag = "cloud.aws.cloudtrail.111122223333.eu-west-1"
         arrived = lambda: syslog_receiver.messages_by_tag().get(tag, [])  # noqa: E731

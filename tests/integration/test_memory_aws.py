@@ -1,5 +1,6 @@
 """The in-memory S3 + SQS endpoint (tests/support/memory_aws.py) answers boto3 as S3 and SQS do, proved with plain
-boto3 calls; and the collector drains a backlog of small objects from it, as the benchmark has it do."""
+boto3 calls; and the collector drains a backlog of small objects from it, as the benchmark has it do, with its
+concurrency growing on the backlog when puller_threads and sqs_max_messages are left unset."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import orjson
 import pytest
 from botocore.exceptions import ClientError
 
+from devo_sqs.ingest.concurrency import RESTART_IN_FLIGHT
 from devo_sqs.ingest.notifications import parse_notification
 from tests.integration.conftest import collected_by_tag, sample, wait_until
+from tests.integration.test_metrics import free_port, scrape
 from tests.support.collector_process import CollectorProcess
 from tests.support.memory_aws import MemoryAws, MemoryAwsProcess
 from tests.support.syslog_receiver import SyslogReceiver
@@ -384,3 +387,56 @@ def test_the_collector_drains_a_backlog_of_small_objects_announced_at_once(aws: 
             assert collector.terminate()[0] == 0
         received = sorted(m for messages in collected_by_tag(receiver).values() for m in messages)
     assert received == sorted(records * len(keys))
+
+
+def test_the_default_config_grows_its_concurrency_on_a_backlog_and_delivers_every_record_once(
+    aws: MemoryAws, tmp_path: Path
+) -> None:
+    s3, sqs = aws.client("s3"), aws.client("sqs")
+    s3.create_bucket(Bucket="trail")
+    queue_url = sqs.create_queue(QueueName="trail")["QueueUrl"]
+    body = sample("cloudtrail.json.gz")
+    records = [orjson.dumps(record).decode() for record in orjson.loads(gzip.decompress(body))["Records"]]
+    keys = [f"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/16/trail-{n:03d}.json.gz" for n in range(800)]
+    for key in keys:
+        s3.put_object(Bucket="trail", Key=key, Body=body)
+    port = free_port()
+    config = {
+        "globals": {
+            "persistence": {"type": "filesystem", "config": {"directory_name": str(tmp_path / "state")}},
+            "metrics_port": port,
+        },
+        "inputs": {  # the README's minimal input: no puller_threads, no sqs_max_messages
+            "sqs_collector": {
+                "id": "12345",
+                "base_url": queue_url,
+                "endpoint_url": aws.url,
+                "credentials": {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"},
+                "sqs_wait_timeout": 1,  # a stopping receiver finishes its long poll first
+                "services": {"aws_sqs_cloudtrail": {"key_pattern": "/CloudTrail/"}},
+            }
+        },
+    }
+    limits: list[float] = []
+
+    def limit() -> float:
+        return scrape(port).get(("devo_sqs_concurrency_limit", ()), 0.0)
+
+    def drained() -> bool:
+        limits.append(limit())
+        return delivered() >= len(records) * len(keys) and depth(sqs, queue_url) == (0, 0)
+
+    with SyslogReceiver() as receiver:
+        config["outputs"] = {"relay": {"type": "relay", "address": "127.0.0.1", "port": receiver.port}}
+        delivered = lambda: sum(len(m) for m in collected_by_tag(receiver).values())  # noqa: E731
+        with CollectorProcess(config, directory=tmp_path) as collector:
+            assert wait_until(lambda: "Starting data collection" in collector.log(), timeout=60), collector.log()
+            assert wait_until(lambda: limit() == RESTART_IN_FLIGHT, timeout=20)  # where a quiet queue leaves it
+            aws.set_latency(0.05)  # a region's latency: 800 objects take at least 2.5 s at 16 in flight
+            aws.announce(queue_url, "trail", keys)
+            assert wait_until(drained, timeout=90), f"{delivered()} records\n{collector.log()[-3000:]}"
+            assert collector.terminate()[0] == 0
+        received = sorted(m for messages in collected_by_tag(receiver).values() for m in messages)
+    assert received == sorted(records * len(keys))
+    assert max(limits) > RESTART_IN_FLIGHT, limits  # it grew while the backlog lasted
+    assert "message(s) in flight" in collector.log() and "(was 4, 4, 4): the queue has a backlog" in collector.log()

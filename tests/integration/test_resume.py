@@ -66,6 +66,7 @@ def config(tmp_path: Path, queue: QueueSetup, moto: LocalAws, port: int, service
         "globals": {
             "persistence": {"config": {"directory_name": str(tmp_path / "state")}},
             "queue_wrap_max_size_in_messages": 1000,
+            "debug": True,  # the per-object "Collected" lines the tests read are logged at DEBUG
         },
         "outputs": {"relay": {"type": "relay", "address": "127.0.0.1", "port": port}},
         "inputs": {

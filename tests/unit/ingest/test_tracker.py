@@ -130,15 +130,28 @@ def test_a_settled_message_is_never_settled_again() -> None:
     assert settled == [("m1", Outcome.DELIVERED, "")]
 
 
-def test_room_for_the_pullers_counts_the_messages_not_yet_sealed() -> None:
-    tracker, _, _ = tracked()
+def test_room_for_a_receive_counts_the_messages_not_yet_sealed_and_the_receives_under_way() -> None:
+    tracker, _, budget = tracked()
     waiting, working, sealed = (tracker.receive(message(n), visibility_seconds=60) for n in (1, 2, 3))
     tracker.start(working)
-    sealed.stage = Stage.SEALED
-    assert tracker.wait_for_room(4, 0) == 2
-    assert tracker.wait_for_room(2, 0) == 0
+    tracker.start(sealed)
+    handed(tracker, budget, sealed, 1)
+    tracker.seal(sealed)
+    assert (tracker.count(Stage.RECEIVED), tracker.count(Stage.STARTED), tracker.count(Stage.SEALED)) == (1, 1, 1)
+    assert tracker.reserve(4, 10, 0) == 0  # room for 2, not 10, and a message still waits for a puller
+    assert tracker.reserve(4, 2, 0) == 2
+    assert tracker.reserve(5, 1, 0) == 1
+    assert tracker.reserve(5, 1, 0) == 0
+    tracker.unreserve(3)
     tracker.fail(waiting, Outcome.STOPPED, None)
-    assert tracker.wait_for_room(2, 0) == 1
+    assert tracker.reserve(2, 10, 0) == 1  # less than asked: nothing else is on its way to the pullers
+
+
+def test_a_receive_waiting_for_room_wakes_when_the_last_waiting_message_is_taken() -> None:
+    tracker, _, _ = tracked()
+    waiting = tracker.receive(message(1), visibility_seconds=60)
+    threading.Timer(0.05, lambda: tracker.start(waiting)).start()
+    assert tracker.reserve(3, 10, 10) == 2
 
 
 def test_waiting_for_a_batch_ends_when_it_is_acknowledged() -> None:
