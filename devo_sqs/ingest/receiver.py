@@ -88,4 +88,6 @@ class Receiver(Worker):
         if messages:
             sent_ms = max(int(m.get("Attributes", {}).get("SentTimestamp", 0)) for m in messages)
             self.counters.set_message_age(time.time() - sent_ms / 1000 if sent_ms else 0.0)
+        else:  # nothing was waiting: no lag (else the age of the last message received would stay forever)
+            self.counters.set_message_age(0.0)
         return messages
