@@ -56,9 +56,18 @@ def grafana_query(expr: str) -> str:
 
 
 def queries() -> Iterator[tuple[str, str]]:
-    """(where, PromQL) for every alert rule and every dashboard query, variables replaced."""
+    """(where, PromQL) for every alert rule and every dashboard query."""
+    yield from rule_queries()
+    yield from dashboard_queries()
+
+
+def rule_queries() -> Iterator[tuple[str, str]]:
     for rule in alerting_rules():
         yield f"rule {rule['alert']}", rule["expr"]
+
+
+def dashboard_queries() -> Iterator[tuple[str, str]]:
+    """The panels' queries and the variables' selectors, Grafana's variables replaced."""
     for panel in panels():
         for target in panel["targets"]:
             yield f"panel {panel['title']!r} {target['refId']}", grafana_query(target["expr"])

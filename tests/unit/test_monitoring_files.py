@@ -188,7 +188,9 @@ SCENARIOS = [
         {series("devo_sqs_messages_in_flight"): "0x20", series("devo_sqs_seconds_since_settlement"): "700+60x20"},
         "10m",
     ),
-    Scenario("DevoSqsLagGrowing", {series("devo_sqs_sqs_message_age_seconds"): "0+60x60"}, "40m", [{"job": "devo-sqs"}]),
+    Scenario(
+        "DevoSqsLagGrowing", {series("devo_sqs_sqs_message_age_seconds"): "0+60x60"}, "40m", [{"job": "devo-sqs"}]
+    ),
     Scenario("DevoSqsLagGrowing", {series("devo_sqs_sqs_message_age_seconds"): "900x60"}, "40m"),  # behind, steady
     Scenario("DevoSqsLagHigh", {series("devo_sqs_sqs_message_age_seconds"): "4000x30"}, "20m", [{"job": "devo-sqs"}]),
     Scenario("DevoSqsLagHigh", {series("devo_sqs_sqs_message_age_seconds"): "3000x30"}, "20m"),
