@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -55,3 +58,18 @@ class ChildLink:
         """Send what is still queued for the parent (within `timeout`)."""
         self.reports.stop()
         self.reports.join(timeout)
+
+
+@contextmanager
+def child_process(*, comm: str, control: Connection, reports: Connection, debug: bool) -> Iterator[ChildLink]:
+    """A child's whole life: its link to the parent, one line when it starts, its failure logged with the
+    traceback, and what it still has to say sent home at the end."""
+    link = ChildLink(comm=comm, control=control, reports=reports, debug=debug)
+    log.info("Process started")
+    try:
+        yield link
+    except Exception:
+        log.exception("The %s failed", multiprocessing.current_process().name)
+        raise
+    finally:
+        link.close()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devo_sqs import __version__, exit_codes, logs
+from devo_sqs.arguments import positive_number
 from devo_sqs.backfill.request import add_arguments as backfill_arguments
 from devo_sqs.backfill.request import from_arguments as backfill_request
 from devo_sqs.config.models import CollectorConfig
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("config", nargs="?", help=CONFIG_HELP)
     health.add_argument(
         "--max-age-seconds",
-        type=_positive_seconds,
+        type=positive_number("seconds"),
         default=60.0,
         help="how old the heartbeat may be (default 60; the collector beats every 10 s)",
     )
@@ -100,16 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, not {text!r}")
-    return seconds
-
-
 def _run(args: argparse.Namespace) -> int:
     config, _ = load_config_source(args.config, check_files=True)
     from devo_sqs.processing.services import ServiceRouter
@@ -125,14 +116,14 @@ def _run(args: argparse.Namespace) -> int:
 def _run_collector(config: CollectorConfig) -> int:
     """Everything that must hold before the children start, then the collector until it stops."""
     from devo_sqs.collector import Collector
-    from devo_sqs.config.files import exposed_private_keys
+    from devo_sqs.config.advice import warnings
     from devo_sqs.metrics import MetricsServer, MetricsUnavailable
     from devo_sqs.persistence.permissions import StateDirectoryUnusable, secure_state_directory
 
     if not config.inputs.sqs_collector.enabled:
         log.warning("Input sqs_collector is disabled; nothing to do")
         return EXIT_OK
-    for warning in exposed_private_keys(config):
+    for warning in warnings(config):
         log.warning("%s", warning)
     try:  # before the children: a taken port or an unusable state directory stops everything here
         metrics = MetricsServer.bind(config.globals)

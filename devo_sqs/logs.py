@@ -5,7 +5,7 @@ and the parent writes every line to stderr from one writer thread.
 
 Logging never blocks collection: between a thread that logs and stderr there is always a bounded queue; when it is
 full (a stalled stderr reader, a flood of debug_mode lines) lines are dropped and counted, and the count is logged
-once a minute.
+once a minute and at the end.
 """
 
 from __future__ import annotations
@@ -68,12 +68,12 @@ class DropCounter:
     def add(self) -> None:
         self.dropped += 1
 
-    def due_line(self) -> str | None:
-        """The line to log now, if lines were dropped and a minute passed since the last one."""
-        if not self.dropped or time.monotonic() - self._reported_at < DROPPED_REPORT_SECONDS:
+    def due_line(self, *, final: bool = False) -> str | None:
+        """The line to log now, if lines were dropped and a minute passed since the last one (or this is the last)."""
+        if not self.dropped or (not final and time.monotonic() - self._reported_at < DROPPED_REPORT_SECONDS):
             return None
         count, self.dropped, self._reported_at = self.dropped, 0, time.monotonic()
-        return f"{count} log line(s) dropped in the last minute: {self.what} could not keep up"
+        return f"{count} log line(s) dropped since the last report: {self.what} could not keep up"
 
 
 class QueueingHandler(logging.Handler):
@@ -129,13 +129,13 @@ class StderrWriter:
                 record = self._queue.get(timeout=1.0)
             except queue.Empty:
                 record = {}
-            if record is None:
-                return
             if record:
                 self._handler.handle(logging.makeLogRecord(record))
-            line = self.drops.due_line()
+            line = self.drops.due_line(final=record is None)
             if line:
                 self._handler.handle(_warning(line))
+            if record is None:
+                return
 
 
 def _warning(message: str) -> logging.LogRecord:

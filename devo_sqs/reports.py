@@ -57,10 +57,11 @@ class ReportWriter(Worker):
             if record is not None:
                 self._send((LOG, record))
             self._send_snapshot()
-            line = self.drops.due_line()
+            last = record is None and self.stopping
+            line = self.drops.due_line(final=last)
             if line:
                 self._send((LOG, flatten(_record(line))))
-            if record is None and self.stopping:
+            if last:
                 return
 
     def _send_snapshot(self) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from devo_sqs.arguments import positive_number
 from devo_sqs.backfill.dates import INSTANT_EXAMPLES, TimeWindow, parse_instant
 from devo_sqs.errors import ConfigError
 
@@ -53,7 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, config_help: str) -> None:
     parser.add_argument("--until", metavar="T", type=_instant, help="objects before T (exclusive); as --since")
     parser.add_argument("--key-regex", metavar="R", type=_regex, help="only keys regular expression R finds")
     parser.add_argument("--dry-run", action="store_true", help="send nothing; print what would be sent per service")
-    parser.add_argument("--rate", metavar="N", type=_rate, help="N objects a second at most (default: no limit)")
+    parser.add_argument(
+        "--rate",
+        metavar="N",
+        type=positive_number("objects per second"),
+        help="N objects a second at most (default: no limit)",
+    )
     parser.add_argument("--queue-url", metavar="URL", help="send to this queue, not the input's (a backfill queue)")
     parser.add_argument("--state-dir", metavar="DIR", help="keep the checkpoint here (default: <state dir>/backfill)")
 
@@ -92,13 +98,3 @@ def _regex(text: str) -> re.Pattern[str]:
         return re.compile(text)
     except re.error as exc:
         raise argparse.ArgumentTypeError(f"not a regular expression ({exc}): {text!r}") from None
-
-
-def _rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        rate = 0.0
-    if not rate > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of objects per second > 0, not {text!r}")
-    return rate

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from devo_sqs.config.files import exposed_private_keys
+from devo_sqs.config.advice import warnings
 from devo_sqs.config.server_mode import load_config_source
 from devo_sqs.processing.services import ServiceRouter
 
@@ -30,7 +30,7 @@ def validate(path: str | None) -> int:
         "outputs": {name: output.model_dump(mode="json") for name, output in config.outputs.items()},
         "inputs": {"sqs_collector": shown_input},
     }
-    for warning in exposed_private_keys(config):
+    for warning in warnings(config):
         print(f"Warning: {warning}", file=sys.stderr)
     print(f"Configuration {source} is valid. Resolved (predefined definitions merged, defaults filled in):")
     yaml.safe_dump(resolved, sys.stdout, sort_keys=False, default_flow_style=False, width=120)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devo_sqs.child import ChildLink
+from devo_sqs.child import ChildLink, child_process
 from devo_sqs.config.loader import predefined_services
 from devo_sqs.config.models import INPUT_NAME, MAX_PULLERS, CollectorConfig, SqsInput
 from devo_sqs.ingest.budget import ByteBudget
@@ -55,9 +55,8 @@ def thread_label(spec: SqsInput) -> str:
 
 def run_input_process(config: CollectorConfig, ends: InputEnds) -> None:
     """Entry point of the InputProcess (spawned): run until the parent says stop, or is gone."""
-    link = ChildLink(comm="devo-sqs-input", control=ends.control, reports=ends.reports, debug=config.globals.debug)
-    log.info("Process started")
-    try:
+    debug = config.globals.debug
+    with child_process(comm="devo-sqs-input", control=ends.control, reports=ends.reports, debug=debug) as link:
         process = InputProcess(config, ends, link)
         process.start()
         command = None
@@ -66,11 +65,6 @@ def run_input_process(config: CollectorConfig, ends: InputEnds) -> None:
         if command == Command.GONE:
             log.warning("Parent process is gone; stopping")
         process.stop(now=command != Command.DRAIN)
-    except Exception:
-        log.exception("The InputProcess failed")
-        raise
-    finally:
-        link.close()
 
 
 class InputProcess:

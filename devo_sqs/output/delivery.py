@@ -327,6 +327,7 @@ class DeliveryThread(Worker):
         if time.monotonic() >= self._next_try and not self._spool_waiting():
             self.state = State.UP
             self._send(self._held.popleft(), False)
+            self.spool_failing = bool(self._held)  # nothing waits for the spool any more
             return
         batch = self._held.popleft()
         self._to_spool(batch, settled=False)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from devo_sqs.child import ChildLink
+from devo_sqs.child import ChildLink, child_process
 from devo_sqs.config.models import INPUT_NAME, CollectorConfig
 from devo_sqs.errors import DecodeError
 from devo_sqs.internal_events import InternalEvents, InternalLogHandler, internal_ids
@@ -39,9 +39,8 @@ OUTPUT_INTERNAL_IDS = -(1 << 40)  # internal batches made here; the input proces
 
 def run_output_process(config: CollectorConfig, ends: OutputEnds) -> None:
     """Entry point of the OutputProcess (spawned): run until the parent says finish or now, or is gone."""
-    link = ChildLink(comm="devo-sqs-output", control=ends.control, reports=ends.reports, debug=config.globals.debug)
-    log.info("Process started")
-    try:
+    debug = config.globals.debug
+    with child_process(comm="devo-sqs-output", control=ends.control, reports=ends.reports, debug=debug) as link:
         process = OutputProcess(config, ends, link)
         process.start()
         while True:
@@ -50,17 +49,12 @@ def run_output_process(config: CollectorConfig, ends: OutputEnds) -> None:
                 process.draining.set()
             elif command == Command.FINISH:
                 process.finish()
-                break
+                return
             elif command in (Command.NOW, Command.GONE):
                 if command == Command.GONE:
                     log.warning("Parent process is gone; stopping")
                 process.stop_now()
-                break
-    except Exception:
-        log.exception("The OutputProcess failed")
-        raise
-    finally:
-        link.close()
+                return
 
 
 class AckWriter(Worker):

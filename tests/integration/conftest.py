@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 import time
+from collections import Counter
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from devo_sqs.demo.local_aws import LocalAws, QueueSetup
 from tests.support.certs import Pki
 from tests.support.syslog_receiver import SyslogReceiver
 
@@ -100,3 +103,43 @@ def wait_until(condition: Any, *, timeout: float, interval: float = 0.1) -> bool
             return True
         time.sleep(interval)
     return bool(condition())
+
+
+WRAP = 1000  # records per batch: duplicates are bounded in batches
+
+
+def put_objects(
+    moto: LocalAws, bucket: str, *, objects: int, records: int, prefix: str = "app", first: int = 0
+) -> Counter[str]:
+    """NDJSON objects of distinct records numbered from `first`; returns every expected message."""
+    expected: Counter[str] = Counter()
+    for index in range(objects):
+        body, per_tag = ndjson_object(first + index * records, records)
+        moto.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/part-{index:04d}.json.gz", Body=body)
+        expected.update(message for messages in per_tag.values() for message in messages)
+    return expected
+
+
+def relay_config(
+    tmp_path: Path, queue: QueueSetup, moto: LocalAws, port: int, *, state: str = "state", **input_keys: Any
+) -> dict[str, Any]:
+    return {
+        "globals": {
+            "persistence": {"config": {"directory_name": str(tmp_path / state)}},
+            "queue_wrap_max_size_in_messages": WRAP,
+        },
+        "outputs": {"relay": {"type": "relay", "address": "127.0.0.1", "port": port, "spool_after_in_sec": 2}},
+        "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url, **input_keys)},
+    }
+
+
+def received(receiver: SyslogReceiver) -> Counter[str]:
+    return Counter(frame.message for frame in receiver.frames() if frame.tag.startswith("my.app."))
+
+
+def drained(moto: LocalAws, queue: QueueSetup) -> bool:
+    return moto.queue_depth(queue.queue_url) == (0, 0)
+
+
+def duplicates(got: Counter[str], expected: Counter[str]) -> int:
+    return sum(count - 1 for message, count in got.items() if message in expected and count > 1)

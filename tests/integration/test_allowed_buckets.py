@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from devo_sqs.demo.local_aws import LocalAws
-from tests.integration.conftest import ndjson_object, wait_until
-from tests.integration.test_guarantees import put_objects, received, relay_config
+from tests.integration.conftest import ndjson_object, put_objects, received, relay_config, wait_until
 from tests.support.collector_process import CollectorProcess
 from tests.support.syslog_receiver import SyslogReceiver
 

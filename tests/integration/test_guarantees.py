@@ -14,49 +14,19 @@ from typing import Any
 import boto3
 import pytest
 
-from devo_sqs.demo.local_aws import LocalAws, QueueSetup
-from tests.integration.conftest import input_config, ndjson_object, wait_until
+from devo_sqs.collector import STOP_BUDGET_SECONDS
+from devo_sqs.demo.local_aws import LocalAws
+from tests.integration.conftest import (
+    WRAP,
+    drained,
+    duplicates,
+    put_objects,
+    received,
+    relay_config,
+    wait_until,
+)
 from tests.support.collector_process import CollectorProcess
 from tests.support.syslog_receiver import SyslogReceiver
-
-WRAP = 1000  # records per batch: duplicates are bounded in batches
-
-
-def put_objects(
-    moto: LocalAws, bucket: str, *, objects: int, records: int, prefix: str = "app", first: int = 0
-) -> Counter[str]:
-    """NDJSON objects of distinct records numbered from `first`; returns every expected message."""
-    expected: Counter[str] = Counter()
-    for index in range(objects):
-        body, per_tag = ndjson_object(first + index * records, records)
-        moto.client("s3").put_object(Bucket=bucket, Key=f"{prefix}/part-{index:04d}.json.gz", Body=body)
-        expected.update(message for messages in per_tag.values() for message in messages)
-    return expected
-
-
-def relay_config(
-    tmp_path: Path, queue: QueueSetup, moto: LocalAws, port: int, *, state: str = "state", **input_keys: Any
-) -> dict[str, Any]:
-    return {
-        "globals": {
-            "persistence": {"config": {"directory_name": str(tmp_path / state)}},
-            "queue_wrap_max_size_in_messages": WRAP,
-        },
-        "outputs": {"relay": {"type": "relay", "address": "127.0.0.1", "port": port, "spool_after_in_sec": 2}},
-        "inputs": {"sqs_collector": input_config(queue.queue_url, moto.url, **input_keys)},
-    }
-
-
-def received(receiver: SyslogReceiver) -> Counter[str]:
-    return Counter(frame.message for frame in receiver.frames() if frame.tag.startswith("my.app."))
-
-
-def drained(moto: LocalAws, queue: QueueSetup) -> bool:
-    return moto.queue_depth(queue.queue_url) == (0, 0)
-
-
-def duplicates(got: Counter[str], expected: Counter[str]) -> int:
-    return sum(count - 1 for message, count in got.items() if message in expected and count > 1)
 
 
 def test_kill_9_at_random_points_loses_nothing_and_duplicates_at_most_a_batch_per_interrupted_object(
@@ -153,7 +123,7 @@ def test_three_collectors_sharing_one_queue_deliver_every_record_exactly_once(
     print(f"\nthree collectors: {sum(expected.values())} records exactly once; objects per collector {shares}")
 
 
-def test_sigterm_mid_object_exits_0_within_15_seconds_and_the_rest_comes_after_a_restart(
+def test_sigterm_mid_object_exits_0_within_the_stop_budget_and_the_rest_comes_after_a_restart(
     moto: LocalAws, tmp_path: Path
 ) -> None:
     queue = moto.make_bucket_to_queue("logs", "collector", visibility_timeout=10)
@@ -163,8 +133,8 @@ def test_sigterm_mid_object_exits_0_within_15_seconds_and_the_rest_comes_after_a
         (tmp_path / "first").mkdir()
         with CollectorProcess(config, directory=tmp_path / "first") as first:
             assert wait_until(lambda: receiver.received_count >= 30_000, timeout=60), first.log()[-3000:]
-            code, seconds = first.terminate()
-        assert (code, seconds < 15) == (0, True), first.log()[-3000:]
+            code, _ = first.terminate(timeout=STOP_BUDGET_SECONDS + 10)  # raises past the collector's stop budget
+        assert code == 0, first.log()[-3000:]
         delivered_before_restart = len(received(receiver))
         assert delivered_before_restart < len(expected)
         assert "handed back to the queue" in first.log()
@@ -177,42 +147,44 @@ def test_sigterm_mid_object_exits_0_within_15_seconds_and_the_rest_comes_after_a
     assert "Resuming s3://logs/app/part-0000.json.gz after its first" in second.log()
     assert extra <= WRAP
     print(
-        f"\nSIGTERM mid-object: exit 0 in {seconds:.1f} s after {delivered_before_restart} records; "
+        f"\nSIGTERM mid-object: exit 0 after {delivered_before_restart} records; "
         f"after restart all {len(expected)} delivered, {extra} duplicates"
     )
 
 
-def test_an_object_slower_than_the_visibility_timeout_is_not_collected_twice(moto: LocalAws, tmp_path: Path) -> None:
+def test_a_slow_first_object_and_the_small_ones_received_with_it_are_each_collected_once_by_two_collectors(
+    moto: LocalAws, tmp_path: Path
+) -> None:
     queue = moto.make_bucket_to_queue("logs", "collector", visibility_timeout=10)
-    expected = put_objects(moto, "logs", objects=1, records=400_000)  # batches of 500, one in flight: > 12 s
-    with SyslogReceiver() as receiver:
+    expected = put_objects(moto, "logs", objects=1, records=10_000)  # through a slow receiver: longer than 10 s
+    expected += put_objects(moto, "logs", objects=9, records=50, prefix="app/small", first=1_000_000)
+    with SyslogReceiver(read_pause_seconds=0.01) as receiver:
         collectors = []
         for index in range(2):
             config = relay_config(
-                tmp_path, queue, moto, receiver.port, state=f"state{index}", sqs_visibility_timeout=10
+                tmp_path,
+                queue,
+                moto,
+                receiver.port,
+                state=f"state{index}",
+                sqs_visibility_timeout=10,
+                sqs_max_messages=10,
+                puller_threads=2,
             )
-            config["globals"]["queue_wrap_max_size_in_messages"] = 500
             (tmp_path / f"pod{index}").mkdir()
             collectors.append(CollectorProcess(config, directory=tmp_path / f"pod{index}").start())
-        started = time.monotonic()
         try:
-            assert wait_until(lambda: set(received(receiver)) == set(expected), timeout=120)
-            took = time.monotonic() - started
+            assert wait_until(lambda: set(received(receiver)) == set(expected), timeout=180)
             assert wait_until(lambda: drained(moto, queue), timeout=30)
             assert [collector.terminate()[0] for collector in collectors] == [0, 0]
         finally:
             for collector in collectors:
                 collector.kill()
         got = received(receiver)
-    assert got == expected
+    assert got == expected  # every record exactly once
     collected = [c.log().count("Collected s3://logs/app/part-0000.json.gz") for c in collectors]
     assert sorted(collected) == [0, 1], collected
-    assert took > 12, f"the object took {took:.1f} s: too fast to prove anything"
     assert any("still in progress: kept invisible for 10 s more" in c.log() for c in collectors)
-    print(
-        f"\nslow object: {len(expected)} records exactly once across two collectors (visibility 10 s), "
-        f"took {took:.1f} s"
-    )
 
 
 COLLECTOR_POLICY = {
@@ -236,15 +208,28 @@ def iam_user_keys(moto: LocalAws, name: str, policy: dict[str, Any]) -> dict[str
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
+POISON_BODIES = {  # a body with the reason its message fails permanently
+    "this is not a notification": "message body is not JSON",
+    '{"Records": [{"s3": {"bucket": {"name": "logs"}, "object": {"key": 123}}}]}': "'key' is a number",
+    '{"Records": [{"s3": {"bucket": {"name": "logs"}, "object": {"key": null}}}]}': "'key' is null",
+    '{"Records": [{"s3": {"bucket": {"name": "logs"}, "object": {"key": ["a", "b"]}}}]}': "'key' is a list",
+    '{"Type": "Notification", "Message": 5}': "Message is a number",
+    '{"bucket": "logs", "files": [{"path": {"nested": "object"}}]}': "'path' is an object",
+}
+
+
 @pytest.mark.parametrize("dead_letter_queue", [False, True], ids=["no-dlq", "dlq"])
-def test_poison_messages_never_loop_and_never_block_good_ones(
+def test_poison_messages_settle_and_never_block_good_ones(
     dead_letter_queue: bool, moto: LocalAws, syslog_receiver: SyslogReceiver, tmp_path: Path
 ) -> None:
     from moto.core.authorization import enable_iam_authentication
 
-    queue = moto.make_bucket_to_queue("logs", "collector", redrive_dlq=2 if dead_letter_queue else None)
+    queue = moto.make_bucket_to_queue(
+        "logs", "collector", redrive_dlq=2 if dead_letter_queue else None, visibility_timeout=10
+    )
     s3, sqs = moto.client("s3"), moto.client("sqs")
-    sqs.send_message(QueueUrl=queue.queue_url, MessageBody="this is not a notification")
+    for body in POISON_BODIES:
+        sqs.send_message(QueueUrl=queue.queue_url, MessageBody=body)
     s3.put_object(Bucket="logs", Key="app/deleted.json", Body=b'{"n":-1}\n')
     s3.delete_object(Bucket="logs", Key="app/deleted.json")
     s3.put_object(Bucket="logs", Key="app/secret/denied.json", Body=b'{"n":-2}\n')
@@ -253,42 +238,46 @@ def test_poison_messages_never_loop_and_never_block_good_ones(
     admin = boto3.client(
         "sqs", endpoint_url=moto.url, region_name="us-east-1", **iam_user_keys(moto, "tester", ADMIN_POLICY)
     )
-    depth = admin.get_queue_attributes
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    empty = lambda url: all(v == "0" for v in depth(QueueUrl=url, AttributeNames=names)["Attributes"].values())  # noqa: E731
-    config = relay_config(tmp_path, queue, moto, syslog_receiver.port, credentials=credentials, max_receive_count=2)
-    started = time.monotonic()
+    depth = lambda url: sum(  # noqa: E731
+        int(value) for value in admin.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values()
+    )
+    config = relay_config(
+        tmp_path,
+        queue,
+        moto,
+        syslog_receiver.port,
+        credentials=credentials,
+        max_receive_count=2,
+        sqs_visibility_timeout=10,
+    )
+    poison = len(POISON_BODIES) + 2  # and the deleted object, and the object the collector may not read
     with enable_iam_authentication(), CollectorProcess(config, directory=tmp_path) as collector:
-        assert wait_until(lambda: received(syslog_receiver) == expected, timeout=30), collector.log()[-3000:]
-        good_after = time.monotonic() - started
-        assert wait_until(lambda: empty(queue.queue_url), timeout=90), collector.log()[-3000:]
-        in_dlq = (
-            int(depth(QueueUrl=queue.dlq_url, AttributeNames=names[:1])["Attributes"][names[0]]) if queue.dlq_url else 0
-        )
+        assert wait_until(lambda: received(syslog_receiver) == expected, timeout=60), collector.log()[-3000:]
+        if dead_letter_queue:
+            assert wait_until(lambda: depth(queue.dlq_url) == poison, timeout=120), collector.log()[-3000:]
+            assert wait_until(lambda: depth(queue.queue_url) == 0, timeout=30), collector.log()[-3000:]
+        else:  # every poison message deleted; the AccessDenied one stays, retried: an operator can fix IAM
+            assert wait_until(lambda: depth(queue.queue_url) == 1, timeout=120), collector.log()[-3000:]
+            retried = lambda: collector.log().count("AccessDenied object=s3://logs/app/secret") >= 3  # noqa: E731
+            assert wait_until(retried, timeout=90), collector.log()[-3000:]
         assert collector.terminate()[0] == 0
     log = collector.log()
-    reasons = [
-        "message body is not JSON",
-        "NoSuchKey object=s3://logs/app/deleted.json",
-        "AccessDenied object=s3://logs/app/secret/denied.json",
-    ]
-    for reason in reasons:
+    for reason in [*POISON_BODIES.values(), "NoSuchKey object=s3://logs/app/deleted.json"]:
         assert reason in log, reason
-    dropped = [line for line in log.splitlines() if "failed permanently" in line and line.endswith("; deleted")]
+    dropped = [line for line in log.splitlines() if "failed permanently" in line and line.endswith(": deleted")]
+    events = [frame.message for frame in syslog_receiver.frames() if frame.tag.endswith(".sqs_collector.error")]
+    denied = [line for line in log.splitlines() if "AccessDenied object=s3://logs/app/secret/denied.json" in line]
     if dead_letter_queue:
-        assert (len(dropped), in_dlq) == (0, 3)
-        assert "left to the dead-letter policy" in log
+        assert len(dropped) == 0
+        assert all("left to the dead-letter policy" in line for line in denied), denied
     else:
-        assert (len(dropped), in_dlq) == (3, 0)
-        events = [frame.message for frame in syslog_receiver.frames() if frame.tag.endswith(".sqs_collector.error")]
-        assert sum('"event":"message_dropped"' in event for event in events) == 3
-        assert any('"key":"app/secret/denied.json","reason":"AccessDenied"' in event for event in events)
+        assert len(dropped) == poison - 1
+        assert sum('"event":"message_dropped"' in event for event in events) == poison - 1
+        assert all("failed, retrying in" in line for line in denied), denied
+    assert any('"event":"access_denied"' in event and '"reason":"AccessDenied"' in event for event in events)
     assert received(syslog_receiver) == expected
-    print(
-        f"\npoison ({'dlq' if dead_letter_queue else 'no dlq'}): good records delivered after {good_after:.1f} s; "
-        f"3 poison messages {'moved to the DLQ' if dead_letter_queue else 'deleted after 2 receives'} "
-        f"in {time.monotonic() - started:.1f} s"
-    )
+    assert "Traceback" not in log
 
 
 def test_ack_messages_false_delivers_but_never_deletes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
 
@@ -38,6 +40,30 @@ class CollectorProcess:
         assert self.process is not None
         started = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        return code, time.monotonic() - started
+
+    def child(self, comm: str, *, timeout: float = 30.0) -> psutil.Process:
+        """The child named `comm` (devo-sqs-input or devo-sqs-output), once it runs."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for child in psutil.Process(self.process.pid).children():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if child.name() == comm:
+                        return child
+            time.sleep(0.1)
+        raise AssertionError(f"no child process named {comm} within {timeout:.0f} s")
+
+    def signal(self, signum: int) -> None:
+        """Send `signum` to the collector's parent process only."""
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def wait(self, *, timeout: float) -> tuple[int, float]:
+        """Wait for the collector to exit; (exit code, seconds it took)."""
+        assert self.process is not None
+        started = time.monotonic()
         code = self.process.wait(timeout)
         return code, time.monotonic() - started
 
