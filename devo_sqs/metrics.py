@@ -27,6 +27,8 @@ INPUT_COUNTERS = {
     "messages_received": "SQS messages received",
     "messages_deleted": "SQS messages deleted after delivery",
     "messages_failed": "SQS messages that failed (left for a retry, the DLQ or deleted as poison)",
+    "messages_failed_permanently": "SQS messages that failed for good (each receive counts): left to the dead-letter "
+    "queue's redrive policy, or deleted as poison after max_receive_count receives",
     "messages_released": "SQS messages made visible again (failed with backoff, or handed back at a stop)",
     "messages_dropped": "poison SQS messages deleted after max_receive_count receives (no dead-letter queue)",
     "access_errors": "objects that could not be read for AccessDenied or KMS errors",

@@ -513,6 +513,7 @@ def summary(results: dict[str, Any]) -> list[str]:
             f"{big['decompressed_mb']:,.0f} MB VPC flow object ({e2e['records']:,} records): end to end "
             f"{e2e['put_to_last_delivery_rps']:,.0f} records/s, peak RSS MiB {_rounded(e2e['peak_rss_mib'])}"
         )
+        lines.append(f"  CPU seconds: {_rounded(e2e['cpu_seconds'])}")
         lines.append(
             f"  devo-sqs parse --summary: {parse['rps']:,.0f} records/s, peak RSS MiB {_rounded(parse['peak_rss_mib'])}"
         )

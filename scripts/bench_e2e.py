@@ -357,6 +357,8 @@ def e2e_big_vpc(aws: LocalAws, directory: Path, path: Path, records: int) -> dic
             aws.client("s3").put_object(Bucket="bigvpc", Key="AWSLogs/1/vpcflowlogs/us-east-1/big.log.gz", Body=body)
         put = time.monotonic() - started
         samples = sampler.wait(records, timeout=max(300, records / 20000), run=run)
+        assert run.watcher is not None
+        cpu = dict(run.watcher.cpu_seconds)
     finally:
         sampler.stop()
         rss = run.stop()
@@ -368,6 +370,7 @@ def e2e_big_vpc(aws: LocalAws, directory: Path, path: Path, records: int) -> dic
         "put_seconds": put,
         "put_to_last_delivery_rps": records / (last - started),
         "peak_rss_mib": rss,
+        "cpu_seconds": cpu,
     }
 
 

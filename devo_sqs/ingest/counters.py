@@ -17,6 +17,7 @@ class InputCounters:
     messages_received: int = 0
     messages_deleted: int = 0
     messages_failed: int = 0
+    messages_failed_permanently: int = 0  # ... of them for good: towards the dead-letter queue, or dropped
     messages_released: int = 0  # made visible again: failed (with backoff) or handed back at a stop
     messages_dropped: int = 0  # poison deleted after max_receive_count receives (no dead-letter queue)
     access_errors: int = 0  # AccessDenied / KMS errors reading objects

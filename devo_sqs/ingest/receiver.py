@@ -116,5 +116,7 @@ class Receiver(Worker):
         if messages:
             sent_ms = max(int(m.get("Attributes", {}).get("SentTimestamp", 0)) for m in messages)
             self.counters.set_message_age(time.time() - sent_ms / 1000 if sent_ms else 0.0)
+        else:  # nothing was waiting: no lag (else the age of the last message received would stay forever)
+            self.counters.set_message_age(0.0)
         visibility = self.spec.sqs_visibility_timeout
         return [self.tracker.receive(m, visibility_seconds=visibility) for m in messages]

@@ -162,7 +162,7 @@ class Settler(Worker):
         if outcome is Outcome.STOPPED:
             log.info("%s handed back to the queue: stopping", where)
             return
-        self.counters.add(messages_failed=1)
+        self.counters.add(messages_failed=1, messages_failed_permanently=int(outcome is Outcome.PERMANENT))
         trace = exc is not None and not expected(exc)
         level, line = _failure_line(outcome, action, exc, self.spec, has_dlq=self.setup.has_redrive_policy)
         log.log(level, "%s %s", where, line, exc_info=exc if trace else None)
