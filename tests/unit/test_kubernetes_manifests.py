@@ -15,6 +15,7 @@ from devo_sqs.cli import build_parser
 from devo_sqs.collector import STOP_BUDGET_SECONDS
 from devo_sqs.config.loader import parse_config, yaml_load
 from devo_sqs.config.models import DevoOutput
+from devo_sqs.ingest.concurrency import MAX_PER_RECEIVE
 from tests.support.dockerfile import ROOT, console_scripts, env_pairs, final_stage, instructions, volumes
 
 MANIFESTS = ROOT / "deploy" / "kubernetes"
@@ -153,9 +154,24 @@ def test_keda_scales_the_workload_on_the_queue_the_config_reads() -> None:
     spec = collector_config().inputs.sqs_collector
     assert trigger["metadata"]["queueURL"] == spec.base_url
     assert trigger["metadata"]["awsRegion"] == spec.queue_region == "eu-west-1"
-    assert int(trigger["metadata"]["queueLength"]) >= spec.sqs_max_messages
+    assert (spec.puller_threads, spec.sqs_max_messages) == (None, None)  # adaptive
+    assert int(trigger["metadata"]["queueLength"]) >= MAX_PER_RECEIVE  # at least one receive's worth per pod
     scale_down = scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]
     assert scale_down["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 60}]
+
+
+def test_prometheus_finds_the_metrics_port_the_config_serves() -> None:
+    port = collector_config().globals.metrics_port
+    assert port == 9100
+    assert CONTAINER["ports"] == [{"name": "metrics", "containerPort": port}]
+    annotations = WORKLOAD["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(port),
+        "prometheus.io/path": "/metrics",
+    }
+    service = named("Service", WORKLOAD["spec"]["serviceName"])
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": port, "targetPort": "metrics"}]
 
 
 def test_keda_and_the_pod_read_the_aws_keys_from_the_secret_that_holds_them() -> None:
