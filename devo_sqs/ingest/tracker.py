@@ -132,6 +132,8 @@ class MessageTracker:
     # -- acknowledgements and deadlines ----------------------------------------------------------------------
 
     def acknowledge(self, ack: Ack) -> None:
+        if ack.settled:
+            self._record_delivery(ack.batch_id)
         with self._lock:
             inflight = self._by_batch.pop(ack.batch_id, None)
             handed = inflight.pending.pop(ack.batch_id, None) if inflight else None
@@ -142,11 +144,6 @@ class MessageTracker:
             delivered = ack.settled and inflight.stage is Stage.SEALED and not inflight.pending
             done = delivered and self._claim(inflight)
             self._batch_settled.notify_all()
-        if ack.settled and handed.on_acked is not None:
-            try:
-                handed.on_acked()
-            except Exception:  # a checkpoint that cannot advance costs duplicates later, never this delivery
-                log.exception("Could not record the delivery of batch %d", ack.batch_id)
         if not ack.settled:
             self.fail(inflight, Outcome.RETRYABLE, BatchFailed(f"batch {ack.batch_id} could not be delivered"))
         elif done:
@@ -205,6 +202,21 @@ class MessageTracker:
         with self._room:
             self._reserved -= count
             self._offer_room()
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _record_delivery(self, batch_id: int) -> None:
+        """Advance the object's checkpoint before the batch counts as settled: the puller hands over the object's
+        next batch only then, so a crash never finds two of its batches sent beyond what the checkpoint says."""
+        with self._lock:
+            inflight = self._by_batch.get(batch_id)
+            handed = inflight.pending.get(batch_id) if inflight else None
+        if handed is None or handed.on_acked is None:
+            return
+        try:
+            handed.on_acked()
+        except Exception:  # a checkpoint that cannot advance costs duplicates later, never this delivery
+            log.exception("Could not record the delivery of batch %d", batch_id)
 
     # -- internals (under the lock) --------------------------------------------------------------------------
 

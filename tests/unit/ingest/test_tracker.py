@@ -163,6 +163,23 @@ def test_waiting_for_a_batch_ends_when_it_is_acknowledged() -> None:
     assert tracker.wait_settled(1, 10)
 
 
+def test_a_batch_counts_as_settled_only_once_its_checkpoint_was_recorded() -> None:
+    """Else a puller could send the object's next batch while the checkpoint still stands before this one, and a
+    crash then would send both again."""
+    tracker, _, budget = tracked()
+    inflight = tracker.receive(message(1), visibility_seconds=60)
+    assert budget.acquire(10, timeout=0)
+    seen_by_puller: list[bool] = []
+
+    def record_checkpoint() -> None:
+        seen_by_puller.append(tracker.wait_settled(1, 0.2))
+
+    tracker.hand_over(inflight, 1, size=10, on_acked=record_checkpoint)
+    tracker.acknowledge(Ack(1, Verdict.DELIVERED))
+    assert seen_by_puller == [False]
+    assert tracker.wait_settled(1, 0)
+
+
 def test_the_stall_clock_starts_with_the_first_message_in_hand() -> None:
     tracker, _, _ = tracked()
     tracker.last_settlement -= 1000
