@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from devo_sqs.demo.local_aws import LocalAws, QueueSetup
-from tests.integration.conftest import input_config, ndjson_object, wait_until
+from tests.integration.conftest import input_config, put_objects, wait_until
 from tests.support.certs import Pki
 from tests.support.collector_process import CollectorProcess
 from tests.support.rsyslog_relp import RelpRsyslog
@@ -30,19 +30,6 @@ RECORDS_PER_OBJECT = 20_000  # 200,000 records, ~23 MB of frames
 RESTART_SECONDS = 0.5  # the relay is down this long before it listens again on the same port
 SEED = 20250611
 RUNS = int(os.environ.get("DEVO_SQS_CRASH_RUNS", "2"))  # runs of each crash; raise it to hunt for a rare loss
-
-
-def put_objects(
-    moto: LocalAws, bucket: str, *, objects: int = OBJECTS, records: int = RECORDS_PER_OBJECT, first: int = 0
-) -> Counter[str]:
-    """NDJSON objects of distinct records numbered from `first`; every expected message, once."""
-    expected: Counter[str] = Counter()
-    for index in range(objects):
-        start = first + index * records
-        body, per_tag = ndjson_object(start, records)
-        moto.client("s3").put_object(Bucket=bucket, Key=f"app/part-{start:07d}.json.gz", Body=body)
-        expected.update(message for messages in per_tag.values() for message in messages)
-    return expected
 
 
 def collector_config(
@@ -146,7 +133,7 @@ def run_through_a_crash(
     **input_keys: Any,
 ) -> tuple[Counter[str], Counter[str], int, str]:
     queue = moto.make_bucket_to_queue("logs", "collector")
-    expected = put_objects(moto, "logs")
+    expected = put_objects(moto, "logs", objects=OBJECTS, records=RECORDS_PER_OBJECT)
     port = free_port()
     config = collector_config(tmp_path, queue, moto, output, metrics_port=port, **input_keys)
     with CollectorProcess(config, directory=tmp_path) as collector:
@@ -250,7 +237,7 @@ def test_a_relay_that_stalls_under_the_last_records_and_then_crashes_gets_them_a
         with CollectorProcess(config, directory=tmp_path) as collector:
             assert wait_until(lambda: set(received(receiver)) == set(expected), timeout=120), collector.log()[-3000:]
             receiver.stall()
-            expected += put_objects(moto, "logs", objects=1, records=5_000, first=80_000)
+            expected += put_objects(moto, "logs", objects=1, records=5_000, prefix="app/late", first=80_000)
             assert wait_until(lambda: drained(moto, queue), timeout=60), collector.log()[-3000:]
             time.sleep(1.0)  # settled, and idle: nothing more to send
             unread = receiver.crash()
@@ -266,7 +253,7 @@ def test_rsyslog_with_imrelp_killed_9_mid_run_and_started_again_loses_no_record(
     moto: LocalAws, relp_rsyslog: RelpRsyslog, tmp_path: Path
 ) -> None:
     queue = moto.make_bucket_to_queue("logs", "collector")
-    expected = put_objects(moto, "logs")
+    expected = put_objects(moto, "logs", objects=OBJECTS, records=RECORDS_PER_OBJECT)
     output = {"type": "relp", "address": "127.0.0.1", "port": relp_rsyslog.port}
     config = collector_config(tmp_path, queue, moto, output)
     with CollectorProcess(config, directory=tmp_path) as collector:
@@ -298,7 +285,7 @@ def no_resend_in(log: str) -> None:
 
 def test_connections_recycled_every_second_under_load_send_nothing_again(moto: LocalAws, tmp_path: Path) -> None:
     queue = moto.make_bucket_to_queue("logs", "collector")
-    expected = put_objects(moto, "logs")
+    expected = put_objects(moto, "logs", objects=OBJECTS, records=RECORDS_PER_OBJECT)
     with SyslogReceiver() as receiver:
         config = collector_config(
             tmp_path, queue, moto, relay_output(receiver.port, connection_max_age_in_sec=1), puller_threads=1
@@ -317,7 +304,7 @@ def test_connections_recycled_every_second_under_load_send_nothing_again(moto: L
 
 def test_a_collector_stopped_mid_run_and_started_again_sends_nothing_twice(moto: LocalAws, tmp_path: Path) -> None:
     queue = moto.make_bucket_to_queue("logs", "collector")
-    expected = put_objects(moto, "logs")
+    expected = put_objects(moto, "logs", objects=OBJECTS, records=RECORDS_PER_OBJECT)
     with SyslogReceiver() as receiver:
         config = collector_config(tmp_path, queue, moto, relay_output(receiver.port))
         (tmp_path / "first").mkdir()
